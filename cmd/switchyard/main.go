@@ -1,0 +1,268 @@
+// Command switchyard is an LLM gateway: one OpenAI-compatible API in front
+// of every vendor. Run "switchyard help" for its commands.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/gateway"
+	"github.com/switchyard-ai/switchyard/internal/keys"
+	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/store"
+)
+
+const usage = `Switchyard is an LLM gateway: one OpenAI-compatible API in front of every vendor.
+
+Usage:
+  switchyard serve [-c FILE]                    run the gateway
+  switchyard config check -c FILE               validate a config file
+  switchyard keys create --name NAME [--models PATTERN,...] [-c FILE]
+                                                create a virtual key (printed once)
+  switchyard keys list [-c FILE]                list virtual keys
+  switchyard keys revoke ID|NAME [-c FILE]      revoke a virtual key
+  switchyard version                            print the version
+
+Without -c (or $SWITCHYARD_CONFIG), switchyard runs on an embedded SQLite
+database (switchyard.db) with the providers it finds in the environment
+(OPENAI_API_KEY, DEEPSEEK_API_KEY, XAI_API_KEY, MISTRAL_API_KEY,
+AZURE_OPENAI_API_KEY with AZURE_OPENAI_ENDPOINT).
+`
+
+var version = "dev"
+
+func main() {
+	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "switchyard:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("no command given")
+	}
+	switch cmd, rest := args[0], args[1:]; cmd {
+	case "serve":
+		return serve(ctx, rest, stdout, stderr)
+	case "config":
+		if len(rest) == 0 || rest[0] != "check" {
+			return errors.New(`usage: switchyard config check -c FILE`)
+		}
+		return configCheck(rest[1:], stdout)
+	case "keys":
+		return keysCmd(ctx, rest, stdout)
+	case "version":
+		fmt.Fprintln(stdout, "switchyard", version)
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", cmd)
+	}
+}
+
+// loadConfig reads the config file named by -c or $SWITCHYARD_CONFIG, or
+// builds one from the environment when there is none.
+func loadConfig(path string) (*config.Config, []config.EnvProvider, error) {
+	if path == "" {
+		path = os.Getenv("SWITCHYARD_CONFIG")
+	}
+	opts := config.Options{ProviderTypes: provider.Types()}
+	if path == "" {
+		cfg, found := config.FromEnv(os.Getenv, opts.ProviderTypes)
+		cfg.SetDefaults()
+		return cfg, found, nil
+	}
+	cfg, err := config.Load(path, opts)
+	return cfg, nil, err
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("c", "", "config file (default: $SWITCHYARD_CONFIG, else from the environment)")
+	listen := fs.String("listen", "", "address to listen on (overrides the config's listen)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, found, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	if *listen != "" {
+		cfg.Listen = *listen
+	}
+	logger := newLogger(cfg.Log, stderr)
+	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	g, err := gateway.New(ctx, cfg, logger)
+	if err != nil {
+		return err
+	}
+	ln, err := net.Listen("tcp", cfg.Listen)
+	if err != nil {
+		g.Close(context.Background())
+		return err
+	}
+	banner(ctx, stdout, cfg, found, g, ln.Addr().String())
+	return g.Serve(ctx, ln)
+}
+
+// banner tells a first-time user what is running and what to do next.
+func banner(ctx context.Context, w io.Writer, cfg *config.Config, found []config.EnvProvider, g *gateway.Gateway, addr string) {
+	fmt.Fprintf(w, "switchyard %s listening on http://%s (OpenAI-compatible API at http://%s/v1)\n", version, addr, addr)
+	fmt.Fprintf(w, "storage: %s\n", redactDSN(cfg.Storage))
+	if found != nil {
+		fmt.Fprintln(w, "no config file: providers from the environment:")
+		for _, p := range found {
+			state := "not found"
+			if p.Found {
+				state = "found"
+			}
+			fmt.Fprintf(w, "  %-10s %-9s (%s)\n", p.Name, state, strings.Join(p.EnvVars, " + "))
+		}
+		fmt.Fprintln(w, "  add one by exporting its variable(s), or write a config file (see switchyard.example.yaml) and run: switchyard serve -c switchyard.yaml")
+	} else {
+		for _, p := range g.Providers.All() {
+			fmt.Fprintf(w, "provider %s (%s)\n", p.Name(), p.Type())
+		}
+	}
+	if ks, err := g.Store.ListKeys(ctx); err == nil && len(ks) == 0 {
+		fmt.Fprintln(w, "no virtual keys yet: create one with: switchyard keys create --name dev")
+	}
+	if cfg.AdminKey == "" {
+		fmt.Fprintln(w, "admin API disabled: set admin_key or SWITCHYARD_ADMIN_KEY to enable /admin")
+	}
+}
+
+func newLogger(c config.Log, w io.Writer) *slog.Logger {
+	var level slog.Level
+	level.UnmarshalText([]byte(c.Level)) // validated by config
+	opts := &slog.HandlerOptions{Level: level}
+	if c.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+// redactDSN hides a password in a database URL.
+func redactDSN(dsn string) string {
+	if i := strings.Index(dsn, "://"); i >= 0 {
+		if at := strings.LastIndex(dsn, "@"); at > i {
+			cred := dsn[i+3 : at]
+			if user, _, ok := strings.Cut(cred, ":"); ok {
+				return dsn[:i+3] + user + ":****" + dsn[at:]
+			}
+		}
+	}
+	return dsn
+}
+
+func configCheck(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("config check", flag.ContinueOnError)
+	path := fs.String("c", "", "config file to check")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if *path == "" && fs.NArg() == 1 {
+		*path = fs.Arg(0)
+	}
+	if *path == "" {
+		return errors.New("usage: switchyard config check -c FILE")
+	}
+	cfg, err := config.Load(*path, config.Options{ProviderTypes: provider.Types()})
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "%s: ok (%d providers, %d models)\n", *path, len(cfg.Providers), len(cfg.Models))
+	return nil
+}
+
+func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
+	if len(args) == 0 {
+		return errors.New("usage: switchyard keys create|list|revoke")
+	}
+	sub, args := args[0], args[1:]
+	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
+	path := fs.String("c", "", "config file (for its storage)")
+	name := fs.String("name", "", "key name (create)")
+	models := fs.String("models", "", "comma-separated model patterns the key may use, e.g. openai/*,chat-default (create; default all)")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	cfg, _, err := loadConfig(*path)
+	if err != nil {
+		return err
+	}
+	st, err := store.Open(ctx, cfg.Storage)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	switch sub {
+	case "create":
+		if *name == "" {
+			return errors.New("usage: switchyard keys create --name NAME [--models PATTERN,...]")
+		}
+		var pats []string
+		for _, p := range strings.Split(*models, ",") {
+			if p = strings.TrimSpace(p); p != "" {
+				pats = append(pats, p)
+			}
+		}
+		secret, k, err := keys.Generate(*name, pats)
+		if err != nil {
+			return err
+		}
+		if err := st.CreateKey(ctx, k); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "created key %s (%s)\n%s\nThis is the only time the key is shown: store it now.\n", k.Name, k.ID, secret)
+		return nil
+	case "list":
+		ks, err := st.ListKeys(ctx)
+		if err != nil {
+			return err
+		}
+		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tMODELS\tCREATED\tSTATUS")
+		for _, k := range ks {
+			status := "active"
+			if k.RevokedAt != nil {
+				status = "revoked " + k.RevokedAt.Format(time.RFC3339)
+			}
+			m := strings.Join(k.Models, ",")
+			if m == "" {
+				m = "*"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, m, k.CreatedAt.Format(time.RFC3339), status)
+		}
+		return tw.Flush()
+	case "revoke":
+		if fs.NArg() != 1 {
+			return errors.New("usage: switchyard keys revoke ID|NAME")
+		}
+		if err := st.RevokeKey(ctx, fs.Arg(0)); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+		return nil
+	}
+	return fmt.Errorf("unknown keys command %q (create, list, revoke)", sub)
+}

@@ -1,0 +1,72 @@
+// Package config loads and validates Switchyard's YAML configuration.
+package config
+
+import "time"
+
+// Config is the whole configuration of one Switchyard process.
+type Config struct {
+	// Listen is the address the HTTP server binds (default 127.0.0.1:8080).
+	Listen string `yaml:"listen"`
+	// Storage is the database: "sqlite:PATH" (default "sqlite:switchyard.db"),
+	// a bare file path (SQLite), or a "postgres://" URL.
+	Storage string `yaml:"storage"`
+	// AdminKey guards /admin. Falls back to $SWITCHYARD_ADMIN_KEY.
+	AdminKey string `yaml:"admin_key"`
+	// MaxBodyBytes bounds a request body (default 32 MiB).
+	MaxBodyBytes int64 `yaml:"max_body_bytes"`
+	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM (default 30s).
+	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
+	Log             Log           `yaml:"log"`
+	RequestLog      RequestLog    `yaml:"request_log"`
+	Providers       []Provider    `yaml:"providers"`
+	Models          []Model       `yaml:"models"`
+}
+
+// Log configures the process's own log lines.
+type Log struct {
+	Format string `yaml:"format"` // "text" (default) or "json"
+	Level  string `yaml:"level"`  // "debug", "info" (default), "warn", "error"
+}
+
+// RequestLog configures the asynchronous writer of request records.
+type RequestLog struct {
+	QueueSize     int           `yaml:"queue_size"`     // default 10000; records past it are dropped and counted
+	BatchSize     int           `yaml:"batch_size"`     // default 500
+	FlushInterval time.Duration `yaml:"flush_interval"` // default 1s
+}
+
+// Provider is one upstream vendor account.
+type Provider struct {
+	// Name addresses the provider in "name/model" (e.g. "openai").
+	Name string `yaml:"name"`
+	// Type selects the adapter: openai, azure-openai, xai, deepseek, mistral, openai-compatible.
+	Type string `yaml:"type"`
+	// BaseURL overrides the type's default base URL (required for
+	// azure-openai and openai-compatible).
+	BaseURL string `yaml:"base_url"`
+	APIKey  string `yaml:"api_key"`
+	// APIVersion is Azure's api-version for deployment URLs. When empty, Azure
+	// uses the /openai/v1 surface with the model in the body.
+	APIVersion string `yaml:"api_version"`
+	// Models lists the models this provider serves: they appear in /v1/models
+	// and may be addressed by bare name.
+	Models []string `yaml:"models"`
+	// Reasoning says where a self-hosted model puts its reasoning:
+	// "" (auto: reasoning_content or reasoning fields) or "think-tags".
+	Reasoning string `yaml:"reasoning"`
+	// Headers are added to every upstream request.
+	Headers map[string]string `yaml:"headers"`
+	// Timeout bounds a whole upstream call (default 10m).
+	Timeout time.Duration `yaml:"timeout"`
+
+	// Line is the line of this provider's entry in the file (0 when from env).
+	Line int `yaml:"-"`
+}
+
+// Model is a public model name (alias) that resolves to a provider's model.
+type Model struct {
+	Name   string `yaml:"name"`
+	Target string `yaml:"target"` // "provider/model"
+
+	Line int `yaml:"-"`
+}

@@ -1,0 +1,394 @@
+// Package openaicompat is the adapter for every vendor that speaks the OpenAI
+// Chat Completions wire format. Vendor packages (openai, azure, xai,
+// deepseek, mistral, compat) configure it with their Quirks; the quirks
+// themselves live in those packages.
+//
+// Requests are forwarded with only the top-level fields that must change
+// rewritten, and streams are passed through event by event, byte for byte,
+// unless a chunk needs normalising (reasoning field names, think tags, a
+// vendor's shape). That is the gateway's fast path.
+package openaicompat
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+
+	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/jsonobj"
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/provider"
+)
+
+// maxBody bounds a non-streamed upstream body.
+const maxBody = 64 << 20
+
+// Quirks describe how one vendor departs from OpenAI's own API.
+type Quirks struct {
+	// BaseURL is the vendor's default base URL, used when the config sets none.
+	BaseURL string
+	// URL builds the request URL from the base URL, an operation path
+	// ("/chat/completions", "/embeddings") and the model. Nil means base+op.
+	URL func(base, op, model string) string
+	// Auth sets the credential header. Nil means "Authorization: Bearer".
+	Auth func(h http.Header, key string)
+	// NoStreamOptions: the vendor rejects stream_options and always sends
+	// usage on its last chunk, so the gateway must not ask for it.
+	NoStreamOptions bool
+	// PrepareChat edits a chat request body before it is sent and returns
+	// notes on parameters it dropped or rewrote, reported to the client in
+	// the x-switchyard-dropped-params / x-switchyard-rewritten-params headers.
+	PrepareChat func(model string, body *jsonobj.Object) (Notes, error)
+	// Usage converts the vendor's usage object. Nil means OpenAI semantics.
+	Usage func(u *openaiwire.Usage) llm.Usage
+	// ParseError reads a vendor error body that is not OpenAI-shaped. It
+	// returns nil when it does not recognise the body.
+	ParseError func(body []byte) *llm.Error
+	// Chunk, when set, rewrites chunks for which Match reports true, after
+	// decoding. It returns false to drop the chunk.
+	Chunk *ChunkQuirk
+	// NoEmbeddings: the vendor has no embeddings endpoint.
+	NoEmbeddings bool
+}
+
+// ChunkQuirk rewrites the decoded chunks (or whole responses) a vendor sends
+// in a shape the gateway must normalise.
+type ChunkQuirk struct {
+	// Match is a cheap test on the raw chunk; Rewrite runs only when true.
+	Match func(data []byte) bool
+	// New returns per-stream state for Rewrite (e.g. a tool-call counter).
+	New func() func(chunk map[string]any) (keep bool)
+	// Message rewrites a whole non-streamed response.
+	Message func(resp map[string]any)
+}
+
+// Notes lists parameters the adapter changed.
+type Notes struct {
+	Dropped   []string // parameters removed because the vendor rejects them
+	Rewritten []string // "old=new" renames
+}
+
+// Adapter is a provider.Provider for an OpenAI-wire vendor.
+type Adapter struct {
+	cfg       config.Provider
+	client    *http.Client
+	q         Quirks
+	base      string
+	thinkTags bool
+}
+
+// New returns an adapter for cfg with the vendor's quirks.
+func New(cfg config.Provider, opts provider.Options, q Quirks) (*Adapter, error) {
+	base := cfg.BaseURL
+	if base == "" {
+		base = q.BaseURL
+	}
+	if base == "" {
+		return nil, fmt.Errorf("provider %q: base_url is required for type %s", cfg.Name, cfg.Type)
+	}
+	return &Adapter{
+		cfg:       cfg,
+		client:    opts.Client,
+		q:         q,
+		base:      strings.TrimRight(base, "/"),
+		thinkTags: cfg.Reasoning == "think-tags",
+	}, nil
+}
+
+func (a *Adapter) Name() string     { return a.cfg.Name }
+func (a *Adapter) Type() string     { return a.cfg.Type }
+func (a *Adapter) Models() []string { return a.cfg.Models }
+
+// Chat implements provider.Provider.
+func (a *Adapter) Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*provider.Reply, error) {
+	// Copy the field list: the request may be sent to another target later.
+	body := jsonobj.Object{Fields: append([]jsonobj.Field(nil), req.Body.Fields...)}
+	body.SetString("model", model)
+	var notes Notes
+	if a.q.PrepareChat != nil {
+		var err error
+		if notes, err = a.q.PrepareChat(model, &body); err != nil {
+			return nil, err
+		}
+	}
+	if req.Stream {
+		if a.q.NoStreamOptions {
+			if body.Delete("stream_options") {
+				notes.Dropped = append(notes.Dropped, "stream_options")
+			}
+		} else if !req.IncludeUsage {
+			// Usage is always recorded, so always ask for it; the extra
+			// chunk is taken out again before it reaches the client.
+			so, _ := jsonobj.Parse(body.Get("stream_options")) // absent or already validated
+			so.Set("include_usage", []byte("true"))
+			body.Set("stream_options", so.Bytes())
+		}
+	}
+	resp, err := a.do(ctx, "/chat/completions", model, body.Bytes(), req.Stream)
+	if err != nil {
+		return nil, err
+	}
+	reply := &provider.Reply{Header: passHeaders(resp.Header)}
+	notes.set(reply.Header)
+	if req.Stream {
+		reply.Stream = a.newStream(resp.Body, req.IncludeUsage)
+		return reply, nil
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	if reply.Body, reply.Usage, reply.Reasoning, err = a.normaliseMessage(raw); err != nil {
+		return nil, err
+	}
+	return reply, nil
+}
+
+// Embeddings implements provider.Provider.
+func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model string) (*provider.Reply, error) {
+	if a.q.NoEmbeddings {
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "model", Class: "bad_request",
+			Message: fmt.Sprintf("provider %q (type %s) does not offer embeddings", a.cfg.Name, a.cfg.Type)}
+	}
+	body = jsonobj.Object{Fields: append([]jsonobj.Field(nil), body.Fields...)}
+	body.SetString("model", model)
+	resp, err := a.do(ctx, "/embeddings", model, body.Bytes(), false)
+	if err != nil {
+		return nil, err
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	var out struct {
+		Usage *openaiwire.Usage `json:"usage"`
+	}
+	if err := json.Unmarshal(raw, &out); err != nil {
+		return nil, badUpstream("the upstream returned an invalid JSON body")
+	}
+	reply := &provider.Reply{Header: passHeaders(resp.Header), Body: raw}
+	if out.Usage != nil {
+		reply.Usage = a.usage(out.Usage)
+	}
+	return reply, nil
+}
+
+// do sends one request and turns every failure into an *llm.Error.
+func (a *Adapter) do(ctx context.Context, op, model string, body []byte, stream bool) (*http.Response, error) {
+	url := a.base + op
+	if a.q.URL != nil {
+		url = a.q.URL(a.base, op, model)
+	}
+	// The timeout covers the whole call, body included, so the context is
+	// cancelled when the body is closed.
+	cancel := context.CancelFunc(func() {})
+	if a.cfg.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
+	}
+	httpReq, err := a.newRequest(ctx, url, body, stream)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp, err := a.send(httpReq)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+func (a *Adapter) newRequest(ctx context.Context, url string, body []byte, stream bool) (*http.Request, error) {
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindServer, Class: "config", Message: fmt.Sprintf("provider %q: bad upstream URL", a.cfg.Name)}
+	}
+	h := httpReq.Header
+	h.Set("Content-Type", "application/json")
+	if stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	for k, v := range a.cfg.Headers {
+		h.Set(k, v)
+	}
+	if a.cfg.APIKey != "" {
+		if a.q.Auth != nil {
+			a.q.Auth(h, a.cfg.APIKey)
+		} else {
+			h.Set("Authorization", "Bearer "+a.cfg.APIKey)
+		}
+	}
+	return httpReq, nil
+}
+
+func (a *Adapter) send(httpReq *http.Request) (*http.Response, error) {
+	resp, err := a.client.Do(httpReq)
+	if err != nil {
+		return nil, transportError(httpReq.Context(), a.cfg.Name, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, a.upstreamError(resp, raw)
+	}
+	return resp, nil
+}
+
+// transportError classifies a failure to get a response at all.
+func transportError(ctx context.Context, name string, err error) *llm.Error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
+	}
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
+}
+
+// upstreamError translates a vendor's error answer, keeping its status,
+// message and retry-after.
+func (a *Adapter) upstreamError(resp *http.Response, raw []byte) *llm.Error {
+	e := &llm.Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header)}
+	var oe struct {
+		Error *struct {
+			Message string          `json:"message"`
+			Type    *string         `json:"type"`
+			Param   *string         `json:"param"`
+			Code    json.RawMessage `json:"code"`
+		} `json:"error"`
+	}
+	var parsed *llm.Error
+	if json.Unmarshal(raw, &oe) == nil && oe.Error != nil && oe.Error.Message != "" {
+		parsed = &llm.Error{Message: oe.Error.Message}
+		if oe.Error.Type != nil {
+			parsed.Type = *oe.Error.Type
+		}
+		if oe.Error.Param != nil {
+			parsed.Param = *oe.Error.Param
+		}
+		var code string
+		if json.Unmarshal(oe.Error.Code, &code) == nil {
+			parsed.Code = code
+		}
+	} else if a.q.ParseError != nil {
+		parsed = a.q.ParseError(raw)
+	}
+	if parsed != nil {
+		e.Message, e.Type, e.Param, e.Code = parsed.Message, parsed.Type, parsed.Param, parsed.Code
+	} else {
+		e.Message = fmt.Sprintf("provider %q answered HTTP %d", a.cfg.Name, resp.StatusCode)
+	}
+	switch s := resp.StatusCode; {
+	case s == 400 || s == 422 || s == 409 || s == 413:
+		e.Kind = llm.KindInvalidRequest
+	case s == 401:
+		// The gateway's own credentials for the vendor were refused: that is
+		// the operator's problem, not the client's key.
+		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
+		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", a.cfg.Name, e.Message)
+	case s == 402 || s == 403:
+		e.Kind = llm.KindPermission
+	case s == 404:
+		e.Kind = llm.KindNotFound
+	case s == 429:
+		e.Kind = llm.KindRateLimit
+	case s == 503 || s == 529:
+		e.Kind = llm.KindOverloaded
+	case s == 504:
+		e.Kind = llm.KindTimeout
+	case s >= 500:
+		e.Kind = llm.KindUpstream
+	default:
+		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
+	}
+	if resp.StatusCode >= 500 {
+		e.Class = "upstream_5xx"
+	} else {
+		e.Class = "upstream_4xx"
+	}
+	return e
+}
+
+// retryAfter returns the retry-after to pass on, from retry-after or
+// retry-after-ms.
+func retryAfter(h http.Header) string {
+	if v := h.Get("Retry-After"); v != "" {
+		return v
+	}
+	if ms := h.Get("Retry-After-Ms"); ms != "" {
+		var n float64
+		if _, err := fmt.Sscanf(ms, "%g", &n); err == nil && n >= 0 {
+			return fmt.Sprint(int64(n+999) / 1000)
+		}
+	}
+	return ""
+}
+
+// passHeaders picks the upstream response headers worth showing the client.
+func passHeaders(h http.Header) http.Header {
+	out := http.Header{}
+	for _, k := range []string{"X-Request-Id", "Openai-Processing-Ms"} {
+		if v := h.Get(k); v != "" {
+			out.Set("X-Upstream-"+strings.TrimPrefix(k, "X-"), v)
+		}
+	}
+	return out
+}
+
+func (n Notes) set(h http.Header) {
+	if len(n.Dropped) > 0 {
+		h.Set("X-Switchyard-Dropped-Params", strings.Join(n.Dropped, ","))
+	}
+	if len(n.Rewritten) > 0 {
+		h.Set("X-Switchyard-Rewritten-Params", strings.Join(n.Rewritten, ","))
+	}
+}
+
+func readBody(r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: "the upstream connection failed while reading the response"}
+	}
+	if len(raw) > maxBody {
+		return nil, badUpstream("the upstream response exceeds the gateway's size limit")
+	}
+	return raw, nil
+}
+
+func badUpstream(msg string) *llm.Error {
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_malformed", Message: msg}
+}
+
+func (a *Adapter) usage(u *openaiwire.Usage) llm.Usage {
+	if a.q.Usage != nil {
+		return a.q.Usage(u)
+	}
+	return u.Canonical()
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}

@@ -1,0 +1,136 @@
+package server
+
+import (
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/keys"
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/store"
+)
+
+func (s *Server) adminRoutes(mux *http.ServeMux) {
+	mux.Handle("GET /admin/keys", s.admin(s.adminListKeys))
+	mux.Handle("POST /admin/keys", s.admin(s.adminCreateKey))
+	mux.Handle("DELETE /admin/keys/{id}", s.admin(s.adminRevokeKey))
+	mux.Handle("GET /admin/requests", s.admin(s.adminRequests))
+	mux.Handle("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path})
+	}))
+}
+
+// admin guards a handler with the admin key.
+func (s *Server) admin(h http.HandlerFunc) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if s.AdminKey == "" {
+			writeError(w, &llm.Error{Kind: llm.KindPermission, Message: "The admin API is disabled: set admin_key in the config or SWITCHYARD_ADMIN_KEY."})
+			return
+		}
+		if subtle.ConstantTimeCompare([]byte(clientSecret(r)), []byte(s.AdminKey)) != 1 {
+			writeError(w, &llm.Error{Kind: llm.KindAuthentication, Message: "A valid admin key is required (Authorization: Bearer <admin key>)."})
+			return
+		}
+		h(w, r)
+	})
+}
+
+// keyView is a key as the admin API shows it: never the secret or its hash.
+type keyView struct {
+	ID        string     `json:"id"`
+	Name      string     `json:"name"`
+	Prefix    string     `json:"prefix"`
+	Models    []string   `json:"models"`
+	CreatedAt time.Time  `json:"created_at"`
+	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	// Key is the secret, returned once when the key is created.
+	Key string `json:"key,omitempty"`
+}
+
+func viewKey(k store.Key) keyView {
+	models := k.Models
+	if models == nil {
+		models = []string{}
+	}
+	return keyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Models: models, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+}
+
+func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
+	ks, err := s.Store.ListKeys(r.Context())
+	if err != nil {
+		writeError(w, storeError(err))
+		return
+	}
+	out := make([]keyView, 0, len(ks))
+	for _, k := range ks {
+		out = append(out, viewKey(k))
+	}
+	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+}
+
+func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
+	var in struct {
+		Name   string   `json:"name"`
+		Models []string `json:"models"`
+	}
+	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...]}; name is required.`})
+		return
+	}
+	secret, k, err := keys.Generate(in.Name, in.Models)
+	if err != nil {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "models", Message: err.Error()})
+		return
+	}
+	if err := s.Store.CreateKey(r.Context(), k); err != nil {
+		writeError(w, storeError(err))
+		return
+	}
+	v := viewKey(k)
+	v.Key = secret
+	writeValue(w, http.StatusCreated, v)
+}
+
+func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
+	if err := s.Store.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
+		writeError(w, storeError(err))
+		return
+	}
+	writeValue(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "revoked": true})
+}
+
+func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
+	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
+	logs, err := s.Store.Requests(r.Context(), store.RequestFilter{KeyID: r.URL.Query().Get("key_id"), Limit: limit})
+	if err != nil {
+		writeError(w, storeError(err))
+		return
+	}
+	type view struct {
+		store.RequestLog
+		LatencyMs float64 `json:"latency_ms"`
+		TTFTMs    float64 `json:"ttft_ms"`
+	}
+	out := make([]view, 0, len(logs))
+	for _, l := range logs {
+		out = append(out, view{RequestLog: l, LatencyMs: ms(l.Latency), TTFTMs: ms(l.TTFT)})
+	}
+	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+}
+
+func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+
+func storeError(err error) *llm.Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return &llm.Error{Kind: llm.KindNotFound, Message: "No such record."}
+	}
+	return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusConflict, Message: err.Error()}
+}
+
+func writeValue(w http.ResponseWriter, status int, v any) {
+	body, _ := json.Marshal(v)
+	writeJSON(w, status, body)
+}

@@ -1,0 +1,192 @@
+package server
+
+import (
+	"context"
+	"log/slog"
+	"io"
+	"net/http"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/store"
+)
+
+func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call) {
+	rec := s.newRecord(c, "chat.completions")
+	defer s.finish(&rec, c)
+
+	body, e := s.readBody(w, r)
+	if e != nil {
+		s.fail(w, &rec, e)
+		return
+	}
+	req, err := openaiwire.ParseChatRequest(body)
+	if err != nil {
+		s.fail(w, &rec, asError(err))
+		return
+	}
+	rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
+	t, e := s.target(c, req.Model)
+	if e != nil {
+		s.fail(w, &rec, e)
+		return
+	}
+	rec.Provider, rec.Model = t.Provider.Name(), t.Model
+
+	reply, err := t.Provider.Chat(r.Context(), req, t.Model)
+	if err != nil {
+		s.fail(w, &rec, asError(err))
+		return
+	}
+	setServedBy(w.Header(), t, reply.Header)
+	if reply.Stream == nil {
+		rec.Usage, rec.Reasoning = reply.Usage, reply.Reasoning
+		writeJSON(w, http.StatusOK, reply.Body)
+		rec.Status = http.StatusOK
+		return
+	}
+	s.stream(w, r, &rec, c, reply.Stream)
+}
+
+// stream copies an upstream stream to the client event by event. Nothing is
+// sent until the first event arrives, so a stream that fails before its
+// first byte gets an ordinary error response with the right status.
+func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *store.RequestLog, c *call, st provider.Stream) {
+	defer func() {
+		rec.Usage, rec.Reasoning = st.Usage(), st.Reasoning()
+		st.Close()
+	}()
+	first, err := st.Next()
+	if err != nil {
+		if err == io.EOF {
+			err = &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream was empty"}
+		}
+		s.fail(w, rec, asError(err))
+		return
+	}
+	h := w.Header()
+	h.Set("Content-Type", "text/event-stream")
+	h.Set("Cache-Control", "no-cache")
+	h.Set("X-Accel-Buffering", "no")
+	w.WriteHeader(http.StatusOK)
+	rec.Status = http.StatusOK
+	rc := http.NewResponseController(w)
+	rec.TTFT = time.Since(c.start)
+	for chunk := first; ; {
+		if _, err := w.Write(chunk); err != nil {
+			rec.ErrorClass, rec.ErrorMessage = "client_gone", "the client went away mid-stream"
+			return
+		}
+		rc.Flush()
+		chunk, err = st.Next()
+		if err == io.EOF {
+			return
+		}
+		if err != nil {
+			e := asError(err)
+			rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
+			if e.Class != "client_gone" {
+				// Bytes have gone out, so the status cannot change: say it
+				// in the stream and end it without [DONE].
+				w.Write(openaiwire.ErrorChunk(e))
+				rc.Flush()
+			}
+			return
+		}
+	}
+}
+
+func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
+	rec := s.newRecord(c, "embeddings")
+	defer s.finish(&rec, c)
+	body, e := s.readBody(w, r)
+	if e != nil {
+		s.fail(w, &rec, e)
+		return
+	}
+	obj, model, err := openaiwire.ParseEmbeddingsRequest(body)
+	if err != nil {
+		s.fail(w, &rec, asError(err))
+		return
+	}
+	rec.RequestedModel = model
+	t, e := s.target(c, model)
+	if e != nil {
+		s.fail(w, &rec, e)
+		return
+	}
+	rec.Provider, rec.Model = t.Provider.Name(), t.Model
+	reply, err := t.Provider.Embeddings(r.Context(), obj, t.Model)
+	if err != nil {
+		s.fail(w, &rec, asError(err))
+		return
+	}
+	setServedBy(w.Header(), t, reply.Header)
+	rec.Usage = reply.Usage
+	writeJSON(w, http.StatusOK, reply.Body)
+	rec.Status = http.StatusOK
+}
+
+// target resolves a model and checks the key may use it, under either the
+// name the client used or the provider/model it resolves to.
+func (s *Server) target(c *call, model string) (router.Target, *llm.Error) {
+	t, err := s.Router.Resolve(model)
+	if err != nil {
+		return t, asError(err)
+	}
+	if s.Allowed != nil && !s.Allowed(c.key, model) && !s.Allowed(c.key, t.String()) {
+		return t, &llm.Error{Kind: llm.KindPermission, Param: "model", Code: "model_not_allowed", Class: "forbidden",
+			Message: "This API key is not allowed to use the model `" + model + "`."}
+	}
+	return t, nil
+}
+
+func setServedBy(h http.Header, t router.Target, upstream http.Header) {
+	for k, v := range upstream {
+		h[k] = v
+	}
+	h.Set("X-Switchyard-Provider", t.Provider.Name())
+	h.Set("X-Switchyard-Model", t.Model)
+}
+
+func writeJSON(w http.ResponseWriter, status int, body []byte) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	w.Write(body)
+}
+
+func (s *Server) newRecord(c *call, endpoint string) store.RequestLog {
+	return store.RequestLog{ID: c.id, Time: c.start.UTC(), KeyID: c.key.ID, Endpoint: endpoint}
+}
+
+// fail answers with an error and notes it in the record.
+func (s *Server) fail(w http.ResponseWriter, rec *store.RequestLog, e *llm.Error) {
+	writeError(w, e)
+	rec.Status = e.HTTPStatus()
+	rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
+	if rec.ErrorClass == "" {
+		rec.ErrorClass = string(e.Kind)
+	}
+}
+
+// finish records the request. It runs after the last byte was written.
+func (s *Server) finish(rec *store.RequestLog, c *call) {
+	rec.Latency = time.Since(c.start)
+	if s.RequestLog != nil {
+		s.RequestLog.Log(*rec)
+	}
+	level := slog.LevelInfo
+	if rec.Status >= 500 {
+		level = slog.LevelWarn
+	}
+	s.Logger.LogAttrs(context.Background(), level, "request",
+		slog.String("id", rec.ID), slog.String("key", rec.KeyID), slog.String("endpoint", rec.Endpoint),
+		slog.String("model", rec.RequestedModel), slog.String("provider", rec.Provider), slog.String("upstream_model", rec.Model),
+		slog.Int("status", rec.Status), slog.Duration("latency", rec.Latency), slog.Duration("ttft", rec.TTFT),
+		slog.Int64("input_tokens", rec.Usage.InputTokens), slog.Int64("output_tokens", rec.Usage.OutputTokens),
+		slog.String("error", rec.ErrorClass))
+}
+

@@ -1,0 +1,196 @@
+// Package server wires the gateway's HTTP API: the OpenAI-compatible
+// endpoints, authentication with virtual keys, the request log, and the
+// admin API.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"io"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/store"
+)
+
+// KeyLookup authenticates a virtual key secret.
+type KeyLookup interface {
+	Lookup(ctx context.Context, secret string) (store.Key, error)
+}
+
+// RequestLogger records finished requests; Log must not block.
+type RequestLogger interface {
+	Log(store.RequestLog)
+}
+
+// Server is the gateway's HTTP handler.
+type Server struct {
+	// Router resolves model names to provider targets.
+	Router *router.Router
+	// Keys authenticates clients.
+	Keys KeyLookup
+	// Store backs the admin API.
+	Store store.Store
+	// RequestLog receives a record of every request.
+	RequestLog RequestLogger
+	// AdminKey guards /admin; empty disables the admin API.
+	AdminKey string
+	// MaxBodyBytes bounds request bodies.
+	MaxBodyBytes int64
+	// Logger gets one line per request.
+	Logger *slog.Logger
+	// Allowed reports whether a key may use a model; nil allows all.
+	Allowed func(k store.Key, model string) bool
+
+	mux *http.ServeMux
+}
+
+// Handler returns the HTTP handler. Call it once, after setting the fields.
+func (s *Server) Handler() http.Handler {
+	if s.Logger == nil {
+		s.Logger = slog.Default()
+	}
+	mux := http.NewServeMux()
+	// Clients differ on whether /v1 is part of their base URL, so both
+	// forms are served.
+	for _, prefix := range []string{"/v1", ""} {
+		mux.Handle(prefix+"/chat/completions", s.api(http.MethodPost, s.chatCompletions))
+		mux.Handle(prefix+"/embeddings", s.api(http.MethodPost, s.embeddings))
+		mux.Handle(prefix+"/models", s.api(http.MethodGet, s.listModels))
+		mux.Handle(prefix+"/models/{model...}", s.api(http.MethodGet, s.getModel))
+	}
+	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		io.WriteString(w, "ok\n")
+	})
+	s.adminRoutes(mux)
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url",
+			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path})
+	})
+	s.mux = mux
+	return mux
+}
+
+// call is the state of one API request.
+type call struct {
+	id    string
+	key   store.Key
+	start time.Time
+}
+
+type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)
+
+// api authenticates a client request, checks its method and gives it an id.
+func (s *Server) api(method string, h apiHandler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := &call{id: newID("req_"), start: time.Now()}
+		w.Header().Set("X-Request-Id", c.id)
+		if r.Method != method {
+			w.Header().Set("Allow", method)
+			writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusMethodNotAllowed,
+				Message: "Method " + r.Method + " is not allowed here; use " + method})
+			return
+		}
+		secret := clientSecret(r)
+		if secret == "" {
+			writeError(w, &llm.Error{Kind: llm.KindAuthentication,
+				Message: "You didn't provide an API key. Send a Switchyard virtual key in the Authorization header (Bearer), or in x-api-key or api-key."})
+			return
+		}
+		k, err := s.Keys.Lookup(r.Context(), secret)
+		if err != nil {
+			writeError(w, &llm.Error{Kind: llm.KindAuthentication,
+				Message: "Incorrect API key provided: " + redact(secret) + ". Create one with `switchyard keys create`."})
+			return
+		}
+		c.key = k
+		h(w, r, c)
+	})
+}
+
+// clientSecret reads the virtual key from whichever header the client's SDK
+// uses: Authorization: Bearer (OpenAI, Anthropic SDK v2), x-api-key
+// (Anthropic v1), api-key (Azure).
+func clientSecret(r *http.Request) string {
+	if v := r.Header.Get("Authorization"); v != "" {
+		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+			return strings.TrimSpace(v[7:])
+		}
+		return ""
+	}
+	if v := r.Header.Get("X-Api-Key"); v != "" {
+		return v
+	}
+	return r.Header.Get("Api-Key")
+}
+
+// redact shows only enough of a secret to recognise it.
+func redact(secret string) string {
+	if len(secret) <= 10 {
+		return "****"
+	}
+	return secret[:6] + "****" + secret[len(secret)-4:]
+}
+
+// readBody reads a bounded request body.
+func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *llm.Error) {
+	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
+	if err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return nil, &llm.Error{Kind: llm.KindRequestTooLarge, Class: "bad_request",
+				Message: "The request body is larger than the gateway's limit of " + humanBytes(s.MaxBodyBytes) + " (max_body_bytes)."}
+		}
+		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "client_gone", Message: "The request body could not be read."}
+	}
+	return body, nil
+}
+
+func humanBytes(n int64) string {
+	switch {
+	case n >= 1<<20 && n%(1<<20) == 0:
+		return strconv.FormatInt(n>>20, 10) + " MiB"
+	case n >= 1<<10 && n%(1<<10) == 0:
+		return strconv.FormatInt(n>>10, 10) + " KiB"
+	}
+	return strconv.FormatInt(n, 10) + " bytes"
+}
+
+func writeError(w http.ResponseWriter, e *llm.Error) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	if e.RetryAfter != "" {
+		h.Set("Retry-After", e.RetryAfter)
+	}
+	status := e.HTTPStatus()
+	if status == 499 {
+		// The client has gone; nobody reads this.
+		status = http.StatusBadRequest
+	}
+	w.WriteHeader(status)
+	w.Write(openaiwire.ErrorBody(e))
+}
+
+func newID(prefix string) string {
+	var b [12]byte
+	rand.Read(b[:])
+	return prefix + hex.EncodeToString(b[:])
+}
+
+// asError turns any error into an *llm.Error.
+func asError(err error) *llm.Error {
+	var e *llm.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &llm.Error{Kind: llm.KindServer, Class: "internal", Message: "internal error"}
+}

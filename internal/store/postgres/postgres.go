@@ -1,0 +1,137 @@
+// Package postgres is the store driver for deployments with several gateway
+// replicas. Importing it registers the "postgres" scheme with store.Open
+// (for postgres:// and postgresql:// URLs).
+//
+// It uses database/sql through pgx/v5/stdlib rather than pgxpool: all SQL is
+// then shared with the SQLite driver in package sqlstore, and the store's
+// load (cached key lookups, one batched insert per flush) gains nothing from
+// pgx's native interface. pgx still does the wire protocol, and DSN
+// parameters pgx understands (search_path, pool-free options such as
+// default_query_exec_mode=exec for PgBouncer) work as usual.
+package postgres
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/switchyard-ai/switchyard/internal/store"
+	"github.com/switchyard-ai/switchyard/internal/store/sqlstore"
+)
+
+func init() {
+	store.Register("postgres", func(ctx context.Context, dsn string) (store.Store, error) {
+		return Open(ctx, dsn)
+	})
+}
+
+// Open connects to the database dsn names (a postgres:// or postgresql://
+// URL) and migrates it. The tables live in the first schema of the
+// connection's search_path, which a DSN can set ("?search_path=switchyard").
+func Open(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	cfg, err := pgx.ParseConfig(dsn)
+	if err != nil {
+		// pgx redacts the password in its parse errors.
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	db := stdlib.OpenDB(*cfg)
+	db.SetMaxOpenConns(16)
+	db.SetMaxIdleConns(4)
+	db.SetConnMaxIdleTime(5 * time.Minute)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("postgres: connect: %w", err)
+	}
+	return sqlstore.New(ctx, db, dialect)
+}
+
+var dialect = sqlstore.Dialect{
+	Name:       "postgres",
+	Migrations: migrations,
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at TIMESTAMPTZ NOT NULL
+	)`,
+	// Replicas starting together would otherwise race on CREATE TABLE. The
+	// transaction-scoped lock is released by the migration's commit or
+	// rollback, so a crashed migrator cannot leave it held. Keying it by
+	// schema lets deployments (and tests) in different schemas of one
+	// database migrate independently; a hash collision only serialises.
+	LockMigrations: `SELECT pg_advisory_xact_lock(1937204588, hashtext(coalesce(current_schema(), '')))`,
+	Time:           func(t time.Time) any { return t },
+	UniqueViolation: func(err error) (string, bool) {
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
+			return pe.ConstraintName, true
+		}
+		return "", false
+	},
+	CleanText: cleanText,
+}
+
+// cleanText makes s storable in a TEXT column, which rejects NUL bytes and
+// invalid UTF-8. Vendor output (reasoning, error messages) is not trusted to
+// be either.
+func cleanText(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == 0 || s[i] >= 0x80 {
+			return strings.ReplaceAll(strings.ToValidUTF8(s, "\uFFFD"), "\x00", "")
+		}
+	}
+	return s
+}
+
+// migrations: migrations[i] is schema version i+1. Append only; never edit
+// a released migration. Constraint names matter: UniqueViolation's callers
+// look for "name" and "hash" in them.
+var migrations = []string{
+	// 1: keys and request logs.
+	`CREATE TABLE api_keys (
+		id         TEXT NOT NULL,
+		name       TEXT NOT NULL,
+		prefix     TEXT NOT NULL,
+		hash       TEXT NOT NULL,
+		models     TEXT NOT NULL DEFAULT '[]',
+		created_at TIMESTAMPTZ NOT NULL,
+		revoked_at TIMESTAMPTZ,
+		CONSTRAINT api_keys_pkey PRIMARY KEY (id),
+		CONSTRAINT api_keys_name_key UNIQUE (name),
+		CONSTRAINT api_keys_hash_key UNIQUE (hash)
+	);
+	CREATE INDEX api_keys_created_at ON api_keys (created_at, id);
+
+	-- No foreign key to api_keys: logs outlive keys, and unauthenticated
+	-- requests have an empty key_id.
+	CREATE TABLE request_logs (
+		seq                 BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		id                  TEXT NOT NULL,
+		time                TIMESTAMPTZ NOT NULL,
+		key_id              TEXT NOT NULL DEFAULT '',
+		endpoint            TEXT NOT NULL DEFAULT '',
+		requested_model     TEXT NOT NULL DEFAULT '',
+		provider            TEXT NOT NULL DEFAULT '',
+		model               TEXT NOT NULL DEFAULT '',
+		stream              BOOLEAN NOT NULL DEFAULT FALSE,
+		status              INTEGER NOT NULL DEFAULT 0,
+		latency_us          BIGINT NOT NULL DEFAULT 0,
+		ttft_us             BIGINT NOT NULL DEFAULT 0,
+		input_tokens        BIGINT NOT NULL DEFAULT 0,
+		cached_input_tokens BIGINT NOT NULL DEFAULT 0,
+		cache_write_tokens  BIGINT NOT NULL DEFAULT 0,
+		output_tokens       BIGINT NOT NULL DEFAULT 0,
+		reasoning_tokens    BIGINT NOT NULL DEFAULT 0,
+		error_class         TEXT NOT NULL DEFAULT '',
+		error_message       TEXT NOT NULL DEFAULT '',
+		reasoning           TEXT NOT NULL DEFAULT '',
+		metadata            TEXT NOT NULL DEFAULT '',
+		CONSTRAINT request_logs_id_key UNIQUE (id)
+	);
+	CREATE INDEX request_logs_time ON request_logs (time, seq);
+	CREATE INDEX request_logs_key_time ON request_logs (key_id, time, seq);`,
+}

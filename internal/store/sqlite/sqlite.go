@@ -1,0 +1,182 @@
+// Package sqlite is the embedded store driver: one database file, pure Go
+// (modernc.org/sqlite, no cgo). Importing it registers the "sqlite" scheme
+// with store.Open.
+//
+// The gateway and a CLI process may use the same file at once: the database
+// runs in WAL mode (readers never block the writer), every connection waits
+// up to busy_timeout for a lock instead of failing, and transactions begin
+// IMMEDIATE, so a transaction that would write takes the write lock up front
+// rather than failing with SQLITE_BUSY when it upgrades from read to write.
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"net/url"
+	"strings"
+	"time"
+
+	"modernc.org/sqlite"
+	sqlite3 "modernc.org/sqlite/lib"
+
+	"github.com/switchyard-ai/switchyard/internal/store"
+	"github.com/switchyard-ai/switchyard/internal/store/sqlstore"
+)
+
+func init() {
+	store.Register("sqlite", func(ctx context.Context, dsn string) (store.Store, error) {
+		return Open(ctx, dsn)
+	})
+}
+
+// BusyTimeout is how long a connection waits for another connection's (or
+// process's) lock before failing.
+const BusyTimeout = 10 * time.Second
+
+// Open opens (creating if needed) and migrates the database that dsn names:
+// "sqlite:PATH", "sqlite://PATH", "file:PATH" (an SQLite URI), or a bare
+// PATH. "sqlite::memory:" gives a private in-memory database. Query
+// parameters of the modernc.org/sqlite driver may be appended after '?';
+// they override the defaults set here.
+func Open(ctx context.Context, dsn string) (*sqlstore.DB, error) {
+	name, memory, err := driverDSN(dsn)
+	if err != nil {
+		return nil, err
+	}
+	db, err := sql.Open("sqlite", name)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: %w", err)
+	}
+	if memory {
+		// Each connection to ":memory:" is a separate database.
+		db.SetMaxOpenConns(1)
+	}
+	// Connections are cheap but each holds a page cache; writers serialise
+	// on the file lock anyway.
+	db.SetMaxIdleConns(4)
+	if err := db.PingContext(ctx); err != nil {
+		db.Close()
+		return nil, fmt.Errorf("sqlite: open: %w", err)
+	}
+	return sqlstore.New(ctx, db, dialect)
+}
+
+// driverDSN turns a Switchyard DSN into a modernc.org/sqlite one.
+func driverDSN(dsn string) (name string, memory bool, err error) {
+	rest, query, _ := strings.Cut(dsn, "?")
+	lower := strings.ToLower(rest)
+	var path string
+	uri := false
+	switch {
+	case strings.HasPrefix(lower, "sqlite://"):
+		path = rest[len("sqlite://"):]
+	case strings.HasPrefix(lower, "sqlite:"):
+		path = rest[len("sqlite:"):]
+	case strings.HasPrefix(lower, "file:"):
+		// Already an SQLite URI: pass it through so that SQLite's own URI
+		// parameters (mode=ro, ...) keep working.
+		path, uri = rest, true
+	default:
+		path = rest
+	}
+	if path == "" || path == "file:" {
+		return "", false, errors.New("sqlite: DSN has no file path (want sqlite:PATH)")
+	}
+	memory = path == ":memory:" || strings.Contains(path, ":memory:") || strings.Contains(query, "mode=memory")
+	params, err := url.ParseQuery(query)
+	if err != nil {
+		return "", false, fmt.Errorf("sqlite: bad DSN query: %w", err)
+	}
+	setDefault := func(k, v string) {
+		if !params.Has(k) {
+			params.Set(k, v)
+		}
+	}
+	setDefault("_busy_timeout", fmt.Sprint(BusyTimeout.Milliseconds()))
+	setDefault("_foreign_keys", "1")
+	if !memory {
+		setDefault("_journal_mode", "WAL")
+		// NORMAL is durable across application crashes in WAL mode; only
+		// an OS crash can lose the last transactions, acceptable for logs.
+		setDefault("_synchronous", "NORMAL")
+	}
+	setDefault("_txlock", "immediate")
+	if !uri && strings.Contains(path, "?") {
+		return "", false, errors.New("sqlite: file path must not contain '?'")
+	}
+	return path + "?" + params.Encode(), memory, nil
+}
+
+var dialect = sqlstore.Dialect{
+	Name:       "sqlite",
+	Migrations: migrations,
+	MigrationsTable: `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		applied_at INTEGER NOT NULL
+	)`,
+	// Times are INTEGER unix microseconds: compact, sortable, and exactly
+	// the precision PostgreSQL keeps, so both stores round-trip alike.
+	Time: func(t time.Time) any { return t.UnixMicro() },
+	UniqueViolation: func(err error) (string, bool) {
+		var se *sqlite.Error
+		if !errors.As(err, &se) {
+			return "", false
+		}
+		switch se.Code() {
+		case sqlite3.SQLITE_CONSTRAINT_UNIQUE, sqlite3.SQLITE_CONSTRAINT_PRIMARYKEY:
+			// "UNIQUE constraint failed: api_keys.name"
+			msg := se.Error()
+			if i := strings.LastIndex(msg, "failed: "); i >= 0 {
+				msg = msg[i+len("failed: "):]
+			}
+			return msg, true
+		}
+		return "", false
+	},
+}
+
+// migrations: migrations[i] is schema version i+1. Append only; never edit
+// a released migration.
+var migrations = []string{
+	// 1: keys and request logs.
+	`CREATE TABLE api_keys (
+		id         TEXT PRIMARY KEY,
+		name       TEXT NOT NULL UNIQUE,
+		prefix     TEXT NOT NULL,
+		hash       TEXT NOT NULL UNIQUE,
+		models     TEXT NOT NULL DEFAULT '[]',
+		created_at INTEGER NOT NULL,
+		revoked_at INTEGER
+	);
+	CREATE INDEX api_keys_created_at ON api_keys (created_at, id);
+
+	-- No foreign key to api_keys: logs outlive keys, and unauthenticated
+	-- requests have an empty key_id.
+	CREATE TABLE request_logs (
+		seq                 INTEGER PRIMARY KEY,
+		id                  TEXT NOT NULL UNIQUE,
+		time                INTEGER NOT NULL,
+		key_id              TEXT NOT NULL DEFAULT '',
+		endpoint            TEXT NOT NULL DEFAULT '',
+		requested_model     TEXT NOT NULL DEFAULT '',
+		provider            TEXT NOT NULL DEFAULT '',
+		model               TEXT NOT NULL DEFAULT '',
+		stream              INTEGER NOT NULL DEFAULT 0,
+		status              INTEGER NOT NULL DEFAULT 0,
+		latency_us          INTEGER NOT NULL DEFAULT 0,
+		ttft_us             INTEGER NOT NULL DEFAULT 0,
+		input_tokens        INTEGER NOT NULL DEFAULT 0,
+		cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+		cache_write_tokens  INTEGER NOT NULL DEFAULT 0,
+		output_tokens       INTEGER NOT NULL DEFAULT 0,
+		reasoning_tokens    INTEGER NOT NULL DEFAULT 0,
+		error_class         TEXT NOT NULL DEFAULT '',
+		error_message       TEXT NOT NULL DEFAULT '',
+		reasoning           TEXT NOT NULL DEFAULT '',
+		metadata            TEXT NOT NULL DEFAULT ''
+	);
+	CREATE INDEX request_logs_time ON request_logs (time, seq);
+	CREATE INDEX request_logs_key_time ON request_logs (key_id, time, seq);`,
+}

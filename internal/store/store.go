@@ -1,0 +1,91 @@
+// Package store defines Switchyard's persistent state behind one small
+// interface, with two real implementations: SQLite (embedded default, pure Go)
+// and PostgreSQL (several replicas).
+package store
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
+)
+
+// ErrNotFound is returned when a looked-up record does not exist.
+var ErrNotFound = errors.New("store: not found")
+
+// ErrDuplicate is returned (wrapped, with the offending field named) when a
+// record would break a uniqueness rule: key ids, names and hashes are unique.
+var ErrDuplicate = errors.New("store: duplicate")
+
+// Key is a virtual API key. Only the SHA-256 hash of the secret is stored.
+type Key struct {
+	ID        string     // stable identifier, safe to log ("key_…")
+	Name      string     // human label
+	Prefix    string     // first characters of the secret, for display ("sk-sy-AbCd")
+	Hash      string     // hex SHA-256 of the full secret
+	Models    []string   // allowed model patterns (path.Match syntax); empty means all
+	CreatedAt time.Time  //
+	RevokedAt *time.Time // nil while the key is active
+}
+
+// RequestLog is one request as recorded by the gateway.
+type RequestLog struct {
+	ID             string        // request id, also returned to the client
+	Time           time.Time     // when the request arrived
+	KeyID          string        // virtual key id; empty when unauthenticated
+	Endpoint       string        // "chat.completions", "embeddings", ...
+	RequestedModel string        // model as the client named it
+	Provider       string        // provider name that served it
+	Model          string        // upstream model name
+	Stream         bool          //
+	Status         int           // HTTP status returned to the client
+	Latency        time.Duration // arrival to last byte
+	TTFT           time.Duration // arrival to first byte of a streamed body; 0 if none
+	Usage          llm.Usage     // normalised token counts
+	ErrorClass     string        // "", "bad_request", "auth", "not_found", "upstream_4xx", "upstream_5xx", "upstream_timeout", "upstream_connection", "stream_cut", "client_gone", ...
+	ErrorMessage   string        // short human-readable cause; never secrets
+	Reasoning      string        // reasoning text the vendor sent, when it sent any
+	Metadata       string        // client-supplied metadata object as JSON, if any
+}
+
+// RequestFilter selects request logs, newest first.
+type RequestFilter struct {
+	KeyID string // only this key's requests; empty means all
+	Limit int    // 0 (or less) means 100
+}
+
+// Store is the persistent state of a Switchyard deployment.
+//
+// Times are stored with microsecond precision and returned in UTC; durations
+// are stored as whole microseconds. Implementations are safe for concurrent
+// use.
+type Store interface {
+	// CreateKey stores a new key. ID, Name and Hash are required; a zero
+	// CreatedAt is set to the current time. A second key with the same ID,
+	// Name or Hash fails with an error wrapping ErrDuplicate, so a name is
+	// never reused, not even after its key was revoked.
+	CreateKey(ctx context.Context, k Key) error
+	// KeyByHash returns the key whose secret hashes to hash, or ErrNotFound.
+	// Revoked keys are returned too, with RevokedAt set: rejecting them is
+	// the caller's decision.
+	KeyByHash(ctx context.Context, hash string) (Key, error)
+	// ListKeys returns every key, revoked ones included, oldest first.
+	ListKeys(ctx context.Context) ([]Key, error)
+	// RevokeKey marks a key revoked by id or name; ErrNotFound if neither
+	// matches. An id match wins over a name match. Revoking a revoked key
+	// succeeds and keeps the original RevokedAt.
+	RevokeKey(ctx context.Context, idOrName string) error
+
+	// InsertRequests writes a batch of request logs in one transaction. Every
+	// record needs an ID; a record whose ID is already stored is skipped, so
+	// retrying a batch whose commit was not acknowledged is safe. The slice
+	// is not retained.
+	InsertRequests(ctx context.Context, logs []RequestLog) error
+	// Requests returns request logs matching f, newest first (records with
+	// the same Time in insertion order, last inserted first).
+	Requests(ctx context.Context, f RequestFilter) ([]RequestLog, error)
+
+	Ping(ctx context.Context) error
+	Close() error
+}
