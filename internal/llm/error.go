@@ -16,11 +16,11 @@ const (
 	KindNotFound        ErrorKind = "not_found"
 	KindRequestTooLarge ErrorKind = "request_too_large"
 	KindRateLimit       ErrorKind = "rate_limit"
-	KindServer          ErrorKind = "server_error"    // the gateway itself failed
-	KindUpstream        ErrorKind = "upstream_error"  // the vendor answered garbage or failed
-	KindOverloaded      ErrorKind = "overloaded"      // the vendor is overloaded
-	KindTimeout         ErrorKind = "timeout"         // the vendor did not answer in time
-	KindUnavailable     ErrorKind = "unavailable"     // no vendor could be reached
+	KindServer          ErrorKind = "server_error"   // the gateway itself failed
+	KindUpstream        ErrorKind = "upstream_error" // the vendor answered garbage or failed
+	KindOverloaded      ErrorKind = "overloaded"     // the vendor is overloaded
+	KindTimeout         ErrorKind = "timeout"        // the vendor did not answer in time
+	KindUnavailable     ErrorKind = "unavailable"    // no vendor could be reached
 )
 
 // Error is a failure to be reported to a client.

@@ -61,7 +61,7 @@ func viewKey(k store.Key) keyView {
 func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
 	ks, err := s.Store.ListKeys(r.Context())
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, s.storeError(err))
 		return
 	}
 	out := make([]keyView, 0, len(ks))
@@ -86,7 +86,7 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	if err := s.Store.CreateKey(r.Context(), k); err != nil {
-		writeError(w, storeError(err))
+		writeError(w, s.storeError(err))
 		return
 	}
 	v := viewKey(k)
@@ -96,9 +96,10 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
 	if err := s.Store.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, storeError(err))
+		writeError(w, s.storeError(err))
 		return
 	}
+	s.Keys.Purge()
 	writeValue(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "revoked": true})
 }
 
@@ -106,7 +107,7 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
 	logs, err := s.Store.Requests(r.Context(), store.RequestFilter{KeyID: r.URL.Query().Get("key_id"), Limit: limit})
 	if err != nil {
-		writeError(w, storeError(err))
+		writeError(w, s.storeError(err))
 		return
 	}
 	type view struct {
@@ -123,11 +124,15 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
-func storeError(err error) *llm.Error {
+func (s *Server) storeError(err error) *llm.Error {
 	if errors.Is(err, store.ErrNotFound) {
 		return &llm.Error{Kind: llm.KindNotFound, Message: "No such record."}
 	}
-	return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusConflict, Message: err.Error()}
+	if errors.Is(err, store.ErrDuplicate) {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusConflict, Message: err.Error()}
+	}
+	s.Logger.Error("admin: store failed", "err", err)
+	return &llm.Error{Kind: llm.KindServer, Message: "The store failed; see the gateway's log."}
 }
 
 func writeValue(w http.ResponseWriter, status int, v any) {

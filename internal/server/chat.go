@@ -2,8 +2,8 @@ package server
 
 import (
 	"context"
-	"log/slog"
 	"io"
+	"log/slog"
 	"net/http"
 	"time"
 
@@ -189,4 +189,3 @@ func (s *Server) finish(rec *store.RequestLog, c *call) {
 		slog.Int64("input_tokens", rec.Usage.InputTokens), slog.Int64("output_tokens", rec.Usage.OutputTokens),
 		slog.String("error", rec.ErrorClass))
 }
-

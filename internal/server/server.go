@@ -15,6 +15,7 @@ import (
 	"strings"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/router"
@@ -23,7 +24,12 @@ import (
 
 // KeyLookup authenticates a virtual key secret.
 type KeyLookup interface {
+	// Lookup returns the key for secret; keys.ErrInvalidKey or
+	// keys.ErrRevoked when it is not valid, another error when it could not
+	// be checked.
 	Lookup(ctx context.Context, secret string) (store.Key, error)
+	// Purge forgets cached keys, so a revocation takes effect at once.
+	Purge()
 }
 
 // RequestLogger records finished requests; Log must not block.
@@ -107,9 +113,17 @@ func (s *Server) api(method string, h apiHandler) http.Handler {
 			return
 		}
 		k, err := s.Keys.Lookup(r.Context(), secret)
-		if err != nil {
+		switch {
+		case errors.Is(err, keys.ErrRevoked):
+			writeError(w, &llm.Error{Kind: llm.KindAuthentication, Message: "The API key " + redact(secret) + " has been revoked."})
+			return
+		case errors.Is(err, keys.ErrInvalidKey):
 			writeError(w, &llm.Error{Kind: llm.KindAuthentication,
 				Message: "Incorrect API key provided: " + redact(secret) + ". Create one with `switchyard keys create`."})
+			return
+		case err != nil:
+			s.Logger.Error("key lookup failed", "err", err)
+			writeError(w, &llm.Error{Kind: llm.KindUnavailable, RetryAfter: "1", Message: "The gateway could not check the API key: its store is unavailable."})
 			return
 		}
 		c.key = k

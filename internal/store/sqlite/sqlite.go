@@ -118,7 +118,8 @@ var dialect = sqlstore.Dialect{
 	)`,
 	// Times are INTEGER unix microseconds: compact, sortable, and exactly
 	// the precision PostgreSQL keeps, so both stores round-trip alike.
-	Time: func(t time.Time) any { return t.UnixMicro() },
+	Time:       func(t time.Time) any { return t.UnixMicro() },
+	Positional: true,
 	UniqueViolation: func(err error) (string, bool) {
 		var se *sqlite.Error
 		if !errors.As(err, &se) {

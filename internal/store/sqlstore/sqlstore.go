@@ -40,6 +40,10 @@ type Dialect struct {
 	// UniqueViolation reports whether err is a unique-constraint violation
 	// and, if so, names the violated column or constraint.
 	UniqueViolation func(err error) (what string, ok bool)
+	// Positional, when true, makes the bulk insert use "?" placeholders
+	// instead of "$N": SQLite resolves "$N" by a linear search of the names
+	// already seen, which is quadratic in a statement with 2000 of them.
+	Positional bool
 	// CleanText, when set, makes request-log text storable (PostgreSQL
 	// rejects NUL bytes and invalid UTF-8 in text, and one bad vendor string
 	// must not fail a whole batch).
@@ -59,7 +63,8 @@ var _ store.Store = (*DB)(nil)
 // New migrates db to the dialect's latest schema and returns a store over
 // it. New takes ownership of db: it is closed if New fails, and by Close.
 func New(ctx context.Context, db *sql.DB, d Dialect) (*DB, error) {
-	s := &DB{db: db, d: d, insertFull: insertRequestsSQL(insertChunk)}
+	s := &DB{db: db, d: d}
+	s.insertFull = s.insertRequestsSQL(insertChunk)
 	if err := s.migrate(ctx); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("%s: migrate: %w", d.Name, err)
@@ -263,7 +268,7 @@ const numRequestColumns = 20
 // 2000 parameters, well under both databases' limits (SQLite: 32766).
 const insertChunk = 100
 
-func insertRequestsSQL(rows int) string {
+func (s *DB) insertRequestsSQL(rows int) string {
 	var b strings.Builder
 	b.WriteString(`INSERT INTO request_logs (` + requestColumns + `) VALUES `)
 	n := 1
@@ -276,8 +281,12 @@ func insertRequestsSQL(rows int) string {
 			if c > 0 {
 				b.WriteByte(',')
 			}
-			b.WriteByte('$')
-			b.WriteString(strconv.Itoa(n))
+			if s.d.Positional {
+				b.WriteByte('?')
+			} else {
+				b.WriteByte('$')
+				b.WriteString(strconv.Itoa(n))
+			}
 			n++
 		}
 		b.WriteByte(')')
@@ -302,19 +311,27 @@ func (s *DB) InsertRequests(ctx context.Context, logs []store.RequestLog) error 
 		return s.wrap("insert requests", err)
 	}
 	defer tx.Rollback()
+	var full *sql.Stmt // prepared once per batch: parsing 2000 parameters is not free
 	args := make([]any, 0, insertChunk*numRequestColumns)
 	for len(logs) > 0 {
 		chunk := logs[:min(len(logs), insertChunk)]
 		logs = logs[len(chunk):]
-		q := s.insertFull
-		if len(chunk) < insertChunk {
-			q = insertRequestsSQL(len(chunk))
-		}
 		args = args[:0]
 		for i := range chunk {
 			args = s.appendRequestArgs(args, &chunk[i])
 		}
-		if _, err := tx.ExecContext(ctx, q, args...); err != nil {
+		if len(chunk) < insertChunk {
+			_, err = tx.ExecContext(ctx, s.insertRequestsSQL(len(chunk)), args...)
+		} else {
+			if full == nil {
+				if full, err = tx.PrepareContext(ctx, s.insertFull); err != nil {
+					return s.wrap("insert requests", err)
+				}
+				defer full.Close()
+			}
+			_, err = full.ExecContext(ctx, args...)
+		}
+		if err != nil {
 			return s.wrap("insert requests", err)
 		}
 	}
