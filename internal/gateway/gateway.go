@@ -121,8 +121,8 @@ func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 		shutErr = fmt.Errorf("drain: %w", shutErr)
 		hs.Close()
 	}
-	stats := g.Log.Stats()
 	closeErr := g.Close(sctx)
-	g.logger.Info("stopped", "request_logs_written", stats.Written, "request_logs_dropped", stats.Dropped)
+	stats := g.Log.Stats()
+	g.logger.Info("stopped", "request_logs_written", stats.Written, "request_logs_dropped", stats.Dropped, "request_logs_failed", stats.Failed)
 	return errors.Join(shutErr, closeErr)
 }

@@ -13,7 +13,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
+	"unicode/utf8"
 )
 
 // Field is one member of an object. Value is the raw JSON of the value.
@@ -27,44 +27,109 @@ type Object struct {
 	Fields []Field
 }
 
-// span records the length of the value the decoder just scanned, without
-// copying it (encoding/json hands UnmarshalJSON a view of its buffer).
-type span int
-
-func (s *span) UnmarshalJSON(b []byte) error { *s = span(len(b)); return nil }
-
 // Parse splits a JSON object into its members, validating the whole document.
 // Values alias data.
+//
+// The document is validated with json.Valid first, which does not allocate;
+// after that the members can be found by a simple scan that only tracks
+// string and nesting boundaries.
 func Parse(data []byte) (Object, error) {
-	dec := json.NewDecoder(bytes.NewReader(data))
-	tok, err := dec.Token()
-	if err != nil {
-		return Object{}, syntaxError(err)
+	if !json.Valid(data) {
+		var v any
+		return Object{}, syntaxError(json.Unmarshal(data, &v))
 	}
-	if d, ok := tok.(json.Delim); !ok || d != '{' {
+	i := skipSpace(data, 0)
+	if data[i] != '{' {
 		return Object{}, errors.New("request body must be a JSON object")
 	}
-	var o Object
-	for dec.More() {
-		tok, err := dec.Token()
+	o := Object{Fields: make([]Field, 0, 16)}
+	i = skipSpace(data, i+1)
+	if data[i] == '}' {
+		return o, nil
+	}
+	for {
+		end := stringEnd(data, i)
+		key, err := decodeKey(data[i:end])
 		if err != nil {
-			return Object{}, syntaxError(err)
+			return Object{}, err
 		}
-		key := tok.(string) // the decoder guarantees object keys are strings
-		var n span
-		if err := dec.Decode(&n); err != nil {
-			return Object{}, syntaxError(err)
+		i = skipSpace(data, end)
+		i = skipSpace(data, i+1) // the colon
+		vend := valueEnd(data, i)
+		o.Fields = append(o.Fields, Field{Key: key, Value: data[i:vend]})
+		i = skipSpace(data, vend)
+		if data[i] == '}' {
+			return o, nil
 		}
-		end := int(dec.InputOffset())
-		o.Fields = append(o.Fields, Field{Key: key, Value: data[end-int(n) : end]})
+		i = skipSpace(data, i+1) // the comma
 	}
-	if _, err := dec.Token(); err != nil {
-		return Object{}, syntaxError(err)
+}
+
+func skipSpace(data []byte, i int) int {
+	for i < len(data) {
+		switch data[i] {
+		case ' ', '\t', '\n', '\r':
+			i++
+		default:
+			return i
+		}
 	}
-	if _, err := dec.Token(); err != io.EOF {
-		return Object{}, errors.New("invalid JSON: unexpected data after the top-level object")
+	return i
+}
+
+// stringEnd returns the index just past the string starting at data[i].
+func stringEnd(data []byte, i int) int {
+	for j := i + 1; j < len(data); j++ {
+		switch data[j] {
+		case '\\':
+			j++
+		case '"':
+			return j + 1
+		}
 	}
-	return o, nil
+	return len(data)
+}
+
+// valueEnd returns the index just past the value starting at data[i].
+func valueEnd(data []byte, i int) int {
+	switch data[i] {
+	case '"':
+		return stringEnd(data, i)
+	case '{', '[':
+		depth := 0
+		for j := i; j < len(data); j++ {
+			switch data[j] {
+			case '"':
+				j = stringEnd(data, j) - 1
+			case '{', '[':
+				depth++
+			case '}', ']':
+				depth--
+				if depth == 0 {
+					return j + 1
+				}
+			}
+		}
+		return len(data)
+	}
+	j := i
+	for j < len(data) {
+		switch data[j] {
+		case ',', '}', ']', ' ', '\t', '\n', '\r':
+			return j
+		}
+		j++
+	}
+	return j
+}
+
+func decodeKey(quoted []byte) (string, error) {
+	if bytes.IndexByte(quoted, '\\') < 0 && utf8.Valid(quoted) {
+		return string(quoted[1 : len(quoted)-1]), nil
+	}
+	var k string
+	err := json.Unmarshal(quoted, &k)
+	return k, err
 }
 
 func syntaxError(err error) error {

@@ -62,6 +62,23 @@ func FuzzParse(f *testing.F) {
 		if err != nil || len(o2.Fields) != len(o.Fields) {
 			t.Fatalf("round trip failed: %v", err)
 		}
+		// The members agree with encoding/json's reading of the input.
+		var m map[string]json.RawMessage
+		if err := json.Unmarshal(in, &m); err != nil {
+			t.Fatalf("Parse accepted %q, encoding/json did not: %v", in, err)
+		}
+		last := map[string]string{}
+		for _, f := range o.Fields {
+			last[f.Key] = string(f.Value)
+		}
+		if len(last) != len(m) {
+			t.Fatalf("%d distinct keys, encoding/json saw %d", len(last), len(m))
+		}
+		for k, v := range last {
+			if string(m[k]) != v {
+				t.Fatalf("value of %q: %s, encoding/json: %s", k, v, m[k])
+			}
+		}
 	})
 }
 
