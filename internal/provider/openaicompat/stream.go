@@ -18,6 +18,7 @@ const maxReasoning = 256 << 10
 
 var (
 	doneData       = []byte("[DONE]")
+	doneEvent      = []byte("data: [DONE]\n\n")
 	reasoningKey   = []byte(`"reasoning":`)
 	reasoningCKey  = []byte(`"reasoning_content":`)
 	contentStrKey  = []byte(`"content":"`)
@@ -76,10 +77,14 @@ func (s *stream) Next() ([]byte, error) {
 		}
 		if bytes.Equal(bytes.TrimSpace(data), doneData) {
 			s.done = true
-			if flush := s.flushThink(); flush != nil {
-				return append(flush, ev.Raw...), nil
+			done := ev.Raw
+			if !bytes.Equal(data, doneData) {
+				done = doneEvent // a padded or multi-line terminator, made plain
 			}
-			return ev.Raw, nil
+			if flush := s.flushThink(); flush != nil {
+				return append(flush, done...), nil
+			}
+			return done, nil
 		}
 		out, err := s.chunk(data, ev.Raw)
 		if err != nil {
