@@ -108,16 +108,17 @@ func TestConformanceText(t *testing.T) {
 		stream            bool
 		content           string // a prefix of the expected answer
 		reasoning         bool
+		noUsage           bool // the recording has none
 	}{
-		{"openai/gpt-4o-mini", "openai-chat-stream-text-include-usage.sse", true, "", false},
-		{"chat-default", "openai-chat-tool-call.json", false, "", false},
-		{"azure/gpt-4o-mini", "azure-openai-chat-stream-deployments.sse", true, "", false},
-		{"deepseek/deepseek-reasoner", "deepseek-reasoner-stream.sse", true, "", true},
-		{"deepseek/deepseek-reasoner", "deepseek-reasoner.json", false, "", true},
-		{"mistral/magistral-medium-latest", "mistral-magistral-stream-thinking.sse", true, "", true},
-		{"vllm/deepseek-ai/DeepSeek-R1", "together-deepseek-r1-stream-think-tags.sse", true, "Cross", true},
-		{"xai/grok-3-mini", "xai-chat-stream-tool-call.chunks.jsonl", true, "", true},
-		{"vllm/gemma3:4b", "ollama-openai-compat-chat.json", false, "4200 + 42", false},
+		{"openai/gpt-4o-mini", "openai-chat-stream-text-include-usage.sse", true, "", false, false},
+		{"chat-default", "openai-chat-tool-call.json", false, "", false, false},
+		{"azure/gpt-4o-mini", "azure-openai-chat-stream-deployments.sse", true, "", false, true},
+		{"deepseek/deepseek-reasoner", "deepseek-reasoner-stream.sse", true, "", true, false},
+		{"deepseek/deepseek-reasoner", "deepseek-reasoner.json", false, "", true, false},
+		{"mistral/magistral-medium-latest", "mistral-magistral-stream-thinking.sse", true, "", true, false},
+		{"vllm/deepseek-ai/DeepSeek-R1", "together-deepseek-r1-stream-think-tags.sse", true, "Cross", true, false},
+		{"xai/grok-3-mini", "xai-chat-stream-tool-call.chunks.jsonl", true, "", true, false},
+		{"vllm/gemma3:4b", "ollama-openai-compat-chat.json", false, "4200 + 42", false, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.transcript, func(t *testing.T) {
@@ -167,7 +168,7 @@ func TestConformanceText(t *testing.T) {
 			if !strings.HasPrefix(msg.Content, tt.content) {
 				t.Errorf("content = %.60q, want prefix %q", msg.Content, tt.content)
 			}
-			if usage.PromptTokens == 0 || usage.CompletionTokens == 0 {
+			if !tt.noUsage && (usage.PromptTokens == 0 || usage.CompletionTokens == 0) {
 				t.Errorf("usage = %+v", usage)
 			}
 			if tt.reasoning != (reasoning.Len() > 0) {
@@ -489,6 +490,7 @@ func TestAdminAPI(t *testing.T) {
 	if st, b = do("DELETE", "/admin/keys/"+created.ID, "admin-secret", ""); st != 200 {
 		t.Errorf("revoke: %d %s", st, b)
 	}
+	e.logs() // wait for the request log to be flushed
 	st, b = do("GET", "/admin/requests?limit=10", "admin-secret", "")
 	if st != 200 || !bytes.Contains(b, []byte("chat.completions")) {
 		t.Errorf("requests: %d %s", st, b)

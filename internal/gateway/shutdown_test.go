@@ -23,7 +23,7 @@ import (
 func TestShutdownDrainsStreamsAndFlushesLog(t *testing.T) {
 	fake := fakeupstream.New()
 	defer fake.Close()
-	slow := fakeupstream.TextStream(20, "w ", false)
+	slow := fakeupstream.TextStream(20, "w ", true)
 	slow.EventDelay = 25 * time.Millisecond
 	fake.Handle("/chat/completions", slow)
 

@@ -31,22 +31,22 @@ type Key struct {
 
 // RequestLog is one request as recorded by the gateway.
 type RequestLog struct {
-	ID             string        // request id, also returned to the client
-	Time           time.Time     // when the request arrived
-	KeyID          string        // virtual key id; empty when unauthenticated
-	Endpoint       string        // "chat.completions", "embeddings", ...
-	RequestedModel string        // model as the client named it
-	Provider       string        // provider name that served it
-	Model          string        // upstream model name
-	Stream         bool          //
-	Status         int           // HTTP status returned to the client
-	Latency        time.Duration // arrival to last byte
-	TTFT           time.Duration // arrival to first byte of a streamed body; 0 if none
-	Usage          llm.Usage     // normalised token counts
-	ErrorClass     string        // "", "bad_request", "auth", "not_found", "upstream_4xx", "upstream_5xx", "upstream_timeout", "upstream_connection", "stream_cut", "client_gone", ...
-	ErrorMessage   string        // short human-readable cause; never secrets
-	Reasoning      string        // reasoning text the vendor sent, when it sent any
-	Metadata       string        // client-supplied metadata object as JSON, if any
+	ID             string        `json:"id"`              // request id, also returned to the client
+	Time           time.Time     `json:"time"`            // when the request arrived
+	KeyID          string        `json:"key_id"`          // virtual key id; empty when unauthenticated
+	Endpoint       string        `json:"endpoint"`        // "chat.completions", "embeddings", ...
+	RequestedModel string        `json:"requested_model"` // model as the client named it
+	Provider       string        `json:"provider"`        // provider name that served it
+	Model          string        `json:"model"`           // upstream model name
+	Stream         bool          `json:"stream"`          //
+	Status         int           `json:"status"`          // HTTP status returned to the client
+	Latency        time.Duration `json:"-"`               // arrival to last byte
+	TTFT           time.Duration `json:"-"`               // arrival to first byte of a streamed body; 0 if none
+	Usage          llm.Usage     `json:"usage"`           // normalised token counts
+	ErrorClass     string        `json:"error_class"`     // "", "bad_request", "not_found", "upstream_4xx", "upstream_5xx", "upstream_timeout", "upstream_connection", "stream_cut", "client_gone", ...
+	ErrorMessage   string        `json:"error_message"`   // short human-readable cause; never secrets
+	Reasoning      string        `json:"reasoning"`       // reasoning text the vendor sent, when it sent any
+	Metadata       string        `json:"metadata"`        // client-supplied metadata object as JSON, if any
 }
 
 // RequestFilter selects request logs, newest first.
