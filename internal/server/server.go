@@ -68,10 +68,10 @@ func (s *Server) Handler() http.Handler {
 	// Clients differ on whether /v1 is part of their base URL, so both
 	// forms are served.
 	for _, prefix := range []string{"/v1", ""} {
-		mux.Handle(prefix+"/chat/completions", s.api(http.MethodPost, s.chatCompletions))
-		mux.Handle(prefix+"/embeddings", s.api(http.MethodPost, s.embeddings))
-		mux.Handle(prefix+"/models", s.api(http.MethodGet, s.listModels))
-		mux.Handle(prefix+"/models/{model...}", s.api(http.MethodGet, s.getModel))
+		mux.Handle(prefix+"/chat/completions", s.api(http.MethodPost, "chat.completions", s.chatCompletions))
+		mux.Handle(prefix+"/embeddings", s.api(http.MethodPost, "embeddings", s.embeddings))
+		mux.Handle(prefix+"/models", s.api(http.MethodGet, "models", s.listModels))
+		mux.Handle(prefix+"/models/{model...}", s.api(http.MethodGet, "models", s.getModel))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -95,40 +95,49 @@ type call struct {
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)
 
-// api authenticates a client request, checks its method and gives it an id.
-func (s *Server) api(method string, h apiHandler) http.Handler {
+// api authenticates a client request, checks its method and gives it an
+// id. Refused requests are recorded too.
+func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{id: newID("req_"), start: time.Now()}
 		w.Header().Set("X-Request-Id", c.id)
 		if r.Method != method {
 			w.Header().Set("Allow", method)
-			writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusMethodNotAllowed,
-				Message: "Method " + r.Method + " is not allowed here; use " + method})
+		}
+		if e := s.authenticate(r, c, method); e != nil {
+			rec := s.newRecord(c, endpoint)
+			s.fail(w, &rec, e)
+			s.finish(&rec, c)
 			return
 		}
-		secret := clientSecret(r)
-		if secret == "" {
-			writeError(w, &llm.Error{Kind: llm.KindAuthentication,
-				Message: "You didn't provide an API key. Send a Switchyard virtual key in the Authorization header (Bearer), or in x-api-key or api-key."})
-			return
-		}
-		k, err := s.Keys.Lookup(r.Context(), secret)
-		switch {
-		case errors.Is(err, keys.ErrRevoked):
-			writeError(w, &llm.Error{Kind: llm.KindAuthentication, Message: "The API key " + redact(secret) + " has been revoked."})
-			return
-		case errors.Is(err, keys.ErrInvalidKey):
-			writeError(w, &llm.Error{Kind: llm.KindAuthentication,
-				Message: "Incorrect API key provided: " + redact(secret) + ". Create one with `switchyard keys create`."})
-			return
-		case err != nil:
-			s.Logger.Error("key lookup failed", "err", err)
-			writeError(w, &llm.Error{Kind: llm.KindUnavailable, RetryAfter: "1", Message: "The gateway could not check the API key: its store is unavailable."})
-			return
-		}
-		c.key = k
 		h(w, r, c)
 	})
+}
+
+func (s *Server) authenticate(r *http.Request, c *call, method string) *llm.Error {
+	if r.Method != method {
+		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusMethodNotAllowed, Class: "bad_request",
+			Message: "Method " + r.Method + " is not allowed here; use " + method}
+	}
+	secret := clientSecret(r)
+	if secret == "" {
+		return &llm.Error{Kind: llm.KindAuthentication, Class: "auth",
+			Message: "You didn't provide an API key. Send a Switchyard virtual key in the Authorization header (Bearer), or in x-api-key or api-key."}
+	}
+	k, err := s.Keys.Lookup(r.Context(), secret)
+	switch {
+	case errors.Is(err, keys.ErrRevoked):
+		return &llm.Error{Kind: llm.KindAuthentication, Class: "auth", Message: "The API key " + redact(secret) + " has been revoked."}
+	case errors.Is(err, keys.ErrInvalidKey):
+		return &llm.Error{Kind: llm.KindAuthentication, Class: "auth",
+			Message: "Incorrect API key provided: " + redact(secret) + ". Create one with `switchyard keys create`."}
+	case err != nil:
+		s.Logger.Error("key lookup failed", "err", err)
+		return &llm.Error{Kind: llm.KindUnavailable, RetryAfter: "1", Class: "store_unavailable",
+			Message: "The gateway could not check the API key: its store is unavailable."}
+	}
+	c.key = k
+	return nil
 }
 
 // clientSecret reads the virtual key from whichever header the client's SDK
