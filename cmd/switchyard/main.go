@@ -203,7 +203,8 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 	path := fs.String("c", "", "config file (for its storage)")
 	name := fs.String("name", "", "key name (create)")
 	models := fs.String("models", "", "comma-separated model patterns the key may use, e.g. openai/*,chat-default (create; default all)")
-	if err := fs.Parse(args); err != nil {
+	pos, err := parseInterspersed(fs, args)
+	if err != nil {
 		return err
 	}
 	cfg, _, err := loadConfig(*path)
@@ -255,14 +256,30 @@ func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
 		}
 		return tw.Flush()
 	case "revoke":
-		if fs.NArg() != 1 {
+		if len(pos) != 1 {
 			return errors.New("usage: switchyard keys revoke ID|NAME")
 		}
-		if err := st.RevokeKey(ctx, fs.Arg(0)); err != nil {
+		if err := st.RevokeKey(ctx, pos[0]); err != nil {
 			return err
 		}
-		fmt.Fprintf(stdout, "revoked %s\n", fs.Arg(0))
+		fmt.Fprintf(stdout, "revoked %s\n", pos[0])
 		return nil
 	}
 	return fmt.Errorf("unknown keys command %q (create, list, revoke)", sub)
+}
+
+// parseInterspersed parses flags that may come before or after positional
+// arguments ("keys revoke ci -c file"), which flag.Parse alone stops at.
+func parseInterspersed(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			return nil, err
+		}
+		if fs.NArg() == 0 {
+			return pos, nil
+		}
+		pos = append(pos, fs.Arg(0))
+		args = fs.Args()[1:]
+	}
 }
