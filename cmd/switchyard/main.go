@@ -87,6 +87,9 @@ func loadConfig(path string) (*config.Config, []config.EnvProvider, error) {
 	if path == "" {
 		cfg, found := config.FromEnv(os.Getenv, opts.ProviderTypes)
 		cfg.SetDefaults()
+		if err := cfg.Validate(opts.ProviderTypes); err != nil {
+			return nil, nil, fmt.Errorf("configuration from the environment: %w", err)
+		}
 		return cfg, found, nil
 	}
 	cfg, err := config.Load(path, opts)

@@ -1,7 +1,28 @@
 // Package config loads and validates Switchyard's YAML configuration.
 package config
 
-import "time"
+import (
+	"os"
+	"time"
+)
+
+// Defaults for the fields a config leaves out.
+const (
+	DefaultListen          = "127.0.0.1:8080"
+	DefaultStorage         = "sqlite:switchyard.db"
+	DefaultMaxBodyBytes    = 32 << 20
+	DefaultShutdownTimeout = 30 * time.Second
+	DefaultLogFormat       = "text"
+	DefaultLogLevel        = "info"
+	DefaultQueueSize       = 10000
+	DefaultBatchSize       = 500
+	DefaultFlushInterval   = time.Second
+	DefaultProviderTimeout = 10 * time.Minute
+)
+
+// AdminKeyEnv names the variable that supplies the admin key when the config
+// has none, so the key need not sit in a file at all.
+const AdminKeyEnv = "SWITCHYARD_ADMIN_KEY"
 
 // Config is the whole configuration of one Switchyard process.
 type Config struct {
@@ -20,6 +41,10 @@ type Config struct {
 	RequestLog      RequestLog    `yaml:"request_log"`
 	Providers       []Provider    `yaml:"providers"`
 	Models          []Model       `yaml:"models"`
+
+	// fromEnv names, for FromEnv's configs, the variables each field path
+	// was read from, so that Validate does not show their values.
+	fromEnv map[string][]string
 }
 
 // Log configures the process's own log lines.
@@ -69,4 +94,32 @@ type Model struct {
 	Target string `yaml:"target"` // "provider/model"
 
 	Line int `yaml:"-"`
+}
+
+// SetDefaults fills every field left at its zero value and takes AdminKey
+// from $SWITCHYARD_ADMIN_KEY when it is empty. Parse, Load and FromEnv have
+// already called it; calling it again changes nothing.
+func (c *Config) SetDefaults() { c.setDefaults(os.Getenv) }
+
+func (c *Config) setDefaults(getenv func(string) string) {
+	setZero(&c.Listen, DefaultListen)
+	setZero(&c.Storage, DefaultStorage)
+	setZero(&c.AdminKey, getenv(AdminKeyEnv))
+	setZero(&c.MaxBodyBytes, DefaultMaxBodyBytes)
+	setZero(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setZero(&c.Log.Format, DefaultLogFormat)
+	setZero(&c.Log.Level, DefaultLogLevel)
+	setZero(&c.RequestLog.QueueSize, DefaultQueueSize)
+	setZero(&c.RequestLog.BatchSize, DefaultBatchSize)
+	setZero(&c.RequestLog.FlushInterval, DefaultFlushInterval)
+	for i := range c.Providers {
+		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
+	}
+}
+
+func setZero[T comparable](p *T, v T) {
+	var zero T
+	if *p == zero {
+		*p = v
+	}
 }
