@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
@@ -165,5 +166,23 @@ func TestFaults(t *testing.T) {
 	res = pt.Chat(t, cfg, fakeupstream.ServerError(503), `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
 	if res.Err == nil || res.Err.HTTPStatus() != 503 || res.Err.Class != "upstream_5xx" {
 		t.Errorf("503: err = %+v", res.Err)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	slow := fakeupstream.TextCompletion("late")
+	slow.FirstByteDelay = 2 * time.Second
+	c := cfg
+	c.Timeout = 50 * time.Millisecond
+	res := pt.Chat(t, c, slow, `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
+	if res.Err == nil || res.Err.HTTPStatus() != 504 || res.Err.Class != "upstream_timeout" {
+		t.Fatalf("err = %+v", res.Err)
+	}
+	// A stream whose chunks stop coming is cut by the same deadline.
+	stalled := fakeupstream.TextStream(100, "w", true)
+	stalled.EventDelay = time.Second
+	res = pt.Chat(t, c, stalled, streamReq)
+	if res.Err == nil || res.Err.HTTPStatus() != 504 {
+		t.Fatalf("stalled stream err = %+v", res.Err)
 	}
 }
