@@ -41,6 +41,7 @@ type Config struct {
 	RequestLog      RequestLog    `yaml:"request_log"`
 	Providers       []Provider    `yaml:"providers"`
 	Models          []Model       `yaml:"models"`
+	Router          Router        `yaml:"router"`
 
 	// fromEnv names, for FromEnv's configs, the variables each field path
 	// was read from, so that Validate does not show their values.
@@ -90,10 +91,48 @@ type Provider struct {
 
 // Model is a public model name (alias) that resolves to a provider's model.
 type Model struct {
-	Name   string `yaml:"name"`
-	Target string `yaml:"target"` // "provider/model"
+	Name string `yaml:"name"`
+	// Target is a single "provider/model": shorthand for one target.
+	Target string `yaml:"target"`
+	// Targets split traffic by weight. Each unit (see Sticky) always lands
+	// on the same target while the weights stay the same; list the
+	// incumbent first, so that raising a challenger's weight moves units
+	// only from the incumbent to the challenger.
+	Targets []Target `yaml:"targets"`
+	// Fallbacks are tried in order, each as "provider/model", when the
+	// chosen target fails before the first byte reached the client.
+	Fallbacks []string `yaml:"fallbacks"`
+	// Sticky names the unit of the split: "key" (default: the virtual
+	// key), "user" (the request's user field, else the key) or
+	// "header:NAME" (a request header, else the key).
+	Sticky string `yaml:"sticky"`
+	// Retries is how many times one target is retried on a retryable
+	// failure before the next is tried (default 1; 0 disables).
+	Retries *int `yaml:"retries"`
 
 	Line int `yaml:"-"`
+}
+
+// Target is one weighted target of a model's split.
+type Target struct {
+	Model string `yaml:"model"` // "provider/model"
+	// Weight is the target's relative share. A weight of 0 sends it
+	// nothing (the start of a ramp); when no target has a weight, the
+	// split is even.
+	Weight float64 `yaml:"weight"`
+}
+
+// Router holds the routing policy shared by every model.
+type Router struct {
+	// RetryBackoff is the base of the exponential backoff between retries
+	// (default 200ms); the delay is drawn at random up to base×2^attempt,
+	// capped by MaxBackoff (default 5s), and never shorter than the
+	// upstream's retry-after.
+	RetryBackoff time.Duration `yaml:"retry_backoff"`
+	MaxBackoff   time.Duration `yaml:"max_backoff"`
+	// Deadline bounds a request's attempts, retries and backoff included,
+	// before its first byte (default 2m).
+	Deadline time.Duration `yaml:"deadline"`
 }
 
 // SetDefaults fills every field left at its zero value and takes AdminKey
@@ -112,6 +151,9 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.RequestLog.QueueSize, DefaultQueueSize)
 	setZero(&c.RequestLog.BatchSize, DefaultBatchSize)
 	setZero(&c.RequestLog.FlushInterval, DefaultFlushInterval)
+	setZero(&c.Router.RetryBackoff, 200*time.Millisecond)
+	setZero(&c.Router.MaxBackoff, 5*time.Second)
+	setZero(&c.Router.Deadline, 2*time.Minute)
 	for i := range c.Providers {
 		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
 	}

@@ -120,7 +120,7 @@ providers:
 			name: "keys are not expanded",
 			src:  "${KEY}: :80\n",
 			env:  map[string]string{"KEY": "listen"},
-			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, listen, log, max_body_bytes, models, providers, request_log, shutdown_timeout, storage)`},
+			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, listen, log, max_body_bytes, models, providers, request_log, router, shutdown_timeout, storage)`},
 		},
 		{
 			name: "field set twice",
@@ -236,7 +236,7 @@ models:
 				`t.yaml:5: models[0].name: required`,
 				`t.yaml:8: models[2].name: duplicate model name "chat" (first at models[1], line 6)`,
 				`t.yaml:10: models[3].name: "openai/gpt-4o" starts with the name of a configured provider and would hide that provider's model; choose a name without that prefix`,
-				`t.yaml:12: models[4].target: required: write provider/model, such as openai/gpt-4o`,
+				`t.yaml:12: models[4].target: required: write provider/model, such as openai/gpt-4o, or a list of targets`,
 				`t.yaml:14: models[5].target: "gpt-4o" is not provider/model, such as openai/gpt-4o`,
 				`t.yaml:16: models[6].target: "openai/" is not provider/model, such as openai/gpt-4o`,
 				`t.yaml:18: models[7].target: "anthropic/claude" names no configured provider (configured: openai)`,
@@ -648,6 +648,7 @@ func TestDefaults(t *testing.T) {
 		Log:             Log{Format: "text", Level: "info"},
 		RequestLog:      RequestLog{QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second},
 		Providers:       []Provider{{Name: "openai", Type: "openai", Timeout: 10 * time.Minute, Line: 1}},
+		Router:          Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

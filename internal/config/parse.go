@@ -315,6 +315,23 @@ func (d *decoder) value(n *yaml.Node, v reflect.Value, path string) {
 			return
 		}
 		v.SetInt(x)
+	case v.CanFloat():
+		s, ok := d.scalar(n, path, "a number")
+		if !ok {
+			return
+		}
+		x, err := strconv.ParseFloat(strings.ReplaceAll(s, "_", ""), 64)
+		if err != nil {
+			d.fail(n, path, "%s is not a number", d.show(path, s))
+			return
+		}
+		v.SetFloat(x)
+	case v.Kind() == reflect.Pointer:
+		// A pointer tells "not set" apart from the zero value.
+		if v.IsNil() {
+			v.Set(reflect.New(v.Type().Elem()))
+		}
+		d.value(n, v.Elem(), path)
 	case v.Kind() == reflect.Bool:
 		s, ok := d.scalar(n, path, "true or false")
 		if !ok {

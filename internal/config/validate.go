@@ -298,15 +298,43 @@ func (r *report) models(ms []Model, names map[string]bool) {
 			}
 		}
 		tp := path + ".target"
-		prov, model, ok := strings.Cut(m.Target, "/")
 		switch {
-		case m.Target == "":
-			r.errorf(tp, "required: write provider/model, such as openai/gpt-4o")
-		case !ok || prov == "" || model == "":
-			r.errorf(tp, "%s is not provider/model, such as openai/gpt-4o", r.show(tp, m.Target))
-		case names != nil && !has(names, prov):
-			r.errorf(tp, "%s names no configured provider%s", r.show(tp, m.Target), configured(names))
+		case m.Target == "" && len(m.Targets) == 0:
+			r.errorf(tp, "required: write provider/model, such as openai/gpt-4o, or a list of targets")
+		case m.Target != "" && len(m.Targets) > 0:
+			r.errorf(tp, "give either target or targets, not both")
+		case m.Target != "":
+			r.target(tp, m.Target, names)
 		}
+		for j, t := range m.Targets {
+			tp := index(path+".targets", j)
+			r.target(tp+".model", t.Model, names)
+			if t.Weight < 0 {
+				r.errorf(tp+".weight", "must not be negative")
+			}
+		}
+		for j, f := range m.Fallbacks {
+			r.target(index(path+".fallbacks", j), f, names)
+		}
+		if st := m.Sticky; st != "" && st != "key" && st != "user" && (!strings.HasPrefix(st, "header:") || !validHeaderName(strings.TrimPrefix(st, "header:"))) {
+			r.errorf(path+".sticky", `must be "key", "user" or "header:NAME"`)
+		}
+		if m.Retries != nil && *m.Retries < 0 {
+			r.errorf(path+".retries", "must not be negative")
+		}
+	}
+}
+
+// target checks one "provider/model" reference.
+func (r *report) target(path, target string, names map[string]bool) {
+	prov, model, ok := strings.Cut(target, "/")
+	switch {
+	case target == "":
+		r.errorf(path, "required: write provider/model, such as openai/gpt-4o")
+	case !ok || prov == "" || model == "":
+		r.errorf(path, "%s is not provider/model, such as openai/gpt-4o", r.show(path, target))
+	case names != nil && !has(names, prov):
+		r.errorf(path, "%s names no configured provider%s", r.show(path, target), configured(names))
 	}
 }
 

@@ -46,7 +46,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		st.Close()
 		return nil, err
 	}
-	rt, err := router.New(ps, cfg.Models)
+	rt, err := router.New(ps, cfg.Models, cfg.Router)
 	if err != nil {
 		st.Close()
 		return nil, err

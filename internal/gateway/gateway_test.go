@@ -317,7 +317,9 @@ func TestConformanceEmbeddings(t *testing.T) {
 }
 
 func TestConformanceErrors(t *testing.T) {
-	e := newEnv(t)
+	// A short deadline: a retry-after beyond it is passed to the client
+	// rather than waited for.
+	e := newEnv(t, func(c *config.Config) { c.Router.Deadline = 2 * time.Second })
 	ctx := context.Background()
 	var apiErr *openai.Error
 
@@ -337,9 +339,11 @@ func TestConformanceErrors(t *testing.T) {
 	_, err = e.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "openai/gpt-4o", Messages: userMsg("hi")})
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Response.Header.Get("Retry-After") != "12" {
 		t.Errorf("rate limit: %v", err)
+	} else if n := apiErr.Response.Header.Get("X-Switchyard-Attempts"); n != "1" {
+		t.Errorf("retried a 429 whose retry-after exceeds the deadline: %s attempts", n)
 	}
-	// Upstream 5xx.
-	e.fake.Enqueue("/chat/completions", fakeupstream.ServerError(500))
+	// Upstream 5xx, retried once (the default) and then passed on.
+	e.fake.Enqueue("/chat/completions", fakeupstream.ServerError(500), fakeupstream.ServerError(500))
 	_, err = e.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "openai/gpt-4o", Messages: userMsg("hi")})
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 500 {
 		t.Errorf("upstream 500: %v", err)
@@ -358,7 +362,7 @@ func TestConformanceErrors(t *testing.T) {
 		t.Errorf("cut stream: %d chunks, err %v", n, s.Err())
 	}
 	// A stream that fails before its first byte is an ordinary error.
-	e.fake.Enqueue("/chat/completions", fakeupstream.MalformedJSON())
+	e.fake.Enqueue("/chat/completions", fakeupstream.MalformedJSON(), fakeupstream.MalformedJSON())
 	_, err = e.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{Model: "openai/gpt-4o", Messages: userMsg("hi")})
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 502 {
 		t.Errorf("malformed upstream: %v", err)

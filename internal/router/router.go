@@ -1,7 +1,10 @@
-// Package router decides which provider and upstream model serve a request.
+// Package router decides which provider and upstream model serve a request,
+// and runs the policy around the call: weighted sticky splits, retries with
+// backoff, and fallbacks.
 //
 // A client names a model in one of three ways, tried in this order:
-//  1. an alias declared under models: in the config ("chat-default");
+//  1. a model declared under models: in the config ("chat-default"), with
+//     one target or a weighted split, and fallbacks;
 //  2. "provider/model", with a configured provider name
 //     ("deepseek/deepseek-reasoner"); the model part is passed on as is;
 //  3. a bare model name that a provider lists under its models:
@@ -12,6 +15,7 @@ package router
 import (
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -27,17 +31,34 @@ type Target struct {
 // String returns "provider/model".
 func (t Target) String() string { return t.Provider.Name() + "/" + t.Model }
 
-// Router resolves model names.
-type Router struct {
-	providers *provider.Set
-	aliases   map[string]Target
-	bare      map[string]Target
-	aliasList []string
+// Route is the policy for one public model name.
+type Route struct {
+	Name      string
+	Targets   []Target  // the split, incumbent first
+	Weights   []float64 // normalised, summing to 1
+	Fallbacks []Target
+	Sticky    string // "key", "user" or "header:NAME"
+	Retries   int
 }
 
-// New builds a router over providers and the config's aliases.
-func New(providers *provider.Set, models []config.Model) (*Router, error) {
-	r := &Router{providers: providers, aliases: map[string]Target{}, bare: map[string]Target{}}
+// Router resolves model names to routes and runs them.
+type Router struct {
+	providers *provider.Set
+	routes    map[string]*Route
+	bare      map[string]Target
+	names     []string
+	policy    config.Router
+	// sleep waits between retries; tests replace it.
+	sleep func(d time.Duration, done <-chan struct{}) bool
+}
+
+// DefaultRetries is how often a target is retried when a route does not
+// say.
+const DefaultRetries = 1
+
+// New builds a router over providers, the config's models and its policy.
+func New(providers *provider.Set, models []config.Model, policy config.Router) (*Router, error) {
+	r := &Router{providers: providers, routes: map[string]*Route{}, bare: map[string]Target{}, policy: policy, sleep: sleep}
 	for _, p := range providers.All() {
 		for _, m := range p.Models() {
 			if _, dup := r.bare[m]; !dup {
@@ -46,30 +67,67 @@ func New(providers *provider.Set, models []config.Model) (*Router, error) {
 		}
 	}
 	for _, m := range models {
-		t, ok := r.qualified(m.Target)
-		if !ok {
-			return nil, fmt.Errorf("model %q: target %q names no configured provider", m.Name, m.Target)
+		rt, err := r.route(m)
+		if err != nil {
+			return nil, err
 		}
-		r.aliases[m.Name] = t
-		r.aliasList = append(r.aliasList, m.Name)
+		r.routes[m.Name] = rt
+		r.names = append(r.names, m.Name)
 	}
 	return r, nil
 }
 
-// Resolve returns the target for a client's model name, or a not_found
+func (r *Router) route(m config.Model) (*Route, error) {
+	rt := &Route{Name: m.Name, Sticky: m.Sticky, Retries: DefaultRetries}
+	if m.Retries != nil {
+		rt.Retries = *m.Retries
+	}
+	targets := m.Targets
+	if m.Target != "" {
+		targets = []config.Target{{Model: m.Target, Weight: 1}}
+	}
+	total := 0.0
+	for _, ct := range targets {
+		t, ok := r.qualified(ct.Model)
+		if !ok {
+			return nil, fmt.Errorf("model %q: target %q names no configured provider", m.Name, ct.Model)
+		}
+		rt.Targets = append(rt.Targets, t)
+		rt.Weights = append(rt.Weights, ct.Weight)
+		total += ct.Weight
+	}
+	for i := range rt.Weights {
+		if total == 0 {
+			rt.Weights[i] = 1 / float64(len(rt.Weights))
+		} else {
+			rt.Weights[i] /= total
+		}
+	}
+	for _, f := range m.Fallbacks {
+		t, ok := r.qualified(f)
+		if !ok {
+			return nil, fmt.Errorf("model %q: fallback %q names no configured provider", m.Name, f)
+		}
+		rt.Fallbacks = append(rt.Fallbacks, t)
+	}
+	return rt, nil
+}
+
+// Resolve returns the route for a client's model name, or a not_found
 // *llm.Error.
-func (r *Router) Resolve(model string) (Target, error) {
-	if t, ok := r.aliases[model]; ok {
-		return t, nil
+func (r *Router) Resolve(model string) (*Route, error) {
+	if rt, ok := r.routes[model]; ok {
+		return rt, nil
 	}
-	if t, ok := r.qualified(model); ok {
-		return t, nil
+	t, ok := r.qualified(model)
+	if !ok {
+		t, ok = r.bare[model]
 	}
-	if t, ok := r.bare[model]; ok {
-		return t, nil
+	if !ok {
+		return nil, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found", Class: "not_found",
+			Message: fmt.Sprintf("The model `%s` does not exist: use a model from GET /v1/models or provider/model with a configured provider", model)}
 	}
-	return Target{}, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found", Class: "not_found",
-		Message: fmt.Sprintf("The model `%s` does not exist: use an alias from GET /v1/models or provider/model with a configured provider", model)}
+	return &Route{Name: model, Targets: []Target{t}, Weights: []float64{1}, Retries: DefaultRetries}, nil
 }
 
 func (r *Router) qualified(model string) (Target, bool) {
@@ -84,11 +142,11 @@ func (r *Router) qualified(model string) (Target, bool) {
 	return Target{Provider: p, Model: m}, true
 }
 
-// Aliases returns the alias names in config order with their targets.
-func (r *Router) Aliases() []string { return r.aliasList }
+// Names returns the configured model names in config order.
+func (r *Router) Names() []string { return r.names }
 
-// Alias returns an alias's target.
-func (r *Router) Alias(name string) Target { return r.aliases[name] }
+// Route returns a configured model's route.
+func (r *Router) Route(name string) *Route { return r.routes[name] }
 
 // Providers returns the configured providers in config order.
 func (r *Router) Providers() []provider.Provider { return r.providers.All() }

@@ -19,7 +19,7 @@ func TestResolve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	r, err := router.New(ps, []config.Model{{Name: "chat-default", Target: "deepseek/deepseek-chat"}, {Name: "gpt-4o", Target: "local/llama"}})
+	r, err := router.New(ps, []config.Model{{Name: "chat-default", Target: "deepseek/deepseek-chat"}, {Name: "gpt-4o", Target: "local/llama"}}, config.Router{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,8 +33,12 @@ func TestResolve(t *testing.T) {
 		"deepseek/deepseek-coder": "deepseek/deepseek-coder",
 	}
 	for in, want := range tests {
-		got, err := r.Resolve(in)
-		if err != nil || got.String() != want {
+		rt, err := r.Resolve(in)
+		if err != nil || len(rt.Targets) != 1 || rt.Targets[0].String() != want {
+			t.Errorf("Resolve(%q) = %v, %v; want %s", in, rt, err, want)
+			continue
+		}
+		if got := rt.Pick("any"); got.String() != want {
 			t.Errorf("Resolve(%q) = %v, %v; want %s", in, got, err, want)
 		}
 	}
@@ -44,7 +48,7 @@ func TestResolve(t *testing.T) {
 			t.Errorf("Resolve(%q) err = %v", in, err)
 		}
 	}
-	if _, err := router.New(ps, []config.Model{{Name: "x", Target: "missing/m"}}); err == nil {
+	if _, err := router.New(ps, []config.Model{{Name: "x", Target: "missing/m"}}, config.Router{}); err == nil {
 		t.Error("alias to an unknown provider accepted")
 	}
 }

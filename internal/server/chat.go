@@ -5,6 +5,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -29,26 +31,25 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
-	t, e := s.target(c, req.Model)
+	rt, e := s.route(c, req.Model)
 	if e != nil {
 		s.fail(w, &rec, e)
 		return
 	}
-	rec.Provider, rec.Model = t.Provider.Name(), t.Model
-
-	reply, err := t.Provider.Chat(r.Context(), req, t.Model)
-	if err != nil {
+	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, req.User), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+		return t.Provider.Chat(ctx, req, t.Model)
+	})
+	if !served(w, &rec, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
 	}
-	setServedBy(w.Header(), t, reply.Header)
-	if reply.Stream == nil {
-		rec.Usage, rec.Reasoning = reply.Usage, reply.Reasoning
-		writeJSON(w, http.StatusOK, reply.Body)
+	if res.Reply.Stream == nil {
+		rec.Usage, rec.Reasoning = res.Reply.Usage, res.Reply.Reasoning
+		writeJSON(w, http.StatusOK, res.Reply.Body)
 		rec.Status = http.StatusOK
 		return
 	}
-	s.stream(w, r, &rec, c, reply.Stream)
+	s.stream(w, r, &rec, c, res.Reply.Stream)
 }
 
 // stream copies an upstream stream to the client event by event. Nothing is
@@ -113,43 +114,71 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	rec.RequestedModel = model
-	t, e := s.target(c, model)
+	rt, e := s.route(c, model)
 	if e != nil {
 		s.fail(w, &rec, e)
 		return
 	}
-	rec.Provider, rec.Model = t.Provider.Name(), t.Model
-	reply, err := t.Provider.Embeddings(r.Context(), obj, t.Model)
-	if err != nil {
+	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+		return t.Provider.Embeddings(ctx, obj, t.Model)
+	})
+	if !served(w, &rec, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
 	}
-	setServedBy(w.Header(), t, reply.Header)
+	reply := res.Reply
 	rec.Usage = reply.Usage
 	writeJSON(w, http.StatusOK, reply.Body)
 	rec.Status = http.StatusOK
 }
 
-// target resolves a model and checks the key may use it, under either the
-// name the client used or the provider/model it resolves to.
-func (s *Server) target(c *call, model string) (router.Target, *llm.Error) {
-	t, err := s.Router.Resolve(model)
+// route resolves a model and checks the key may use it, under the name
+// the client used or, for a single target, the provider/model it resolves
+// to.
+func (s *Server) route(c *call, model string) (*router.Route, *llm.Error) {
+	rt, err := s.Router.Resolve(model)
 	if err != nil {
-		return t, asError(err)
+		return nil, asError(err)
 	}
-	if s.Allowed != nil && !s.Allowed(c.key, model) && !s.Allowed(c.key, t.String()) {
-		return t, &llm.Error{Kind: llm.KindPermission, Param: "model", Code: "model_not_allowed", Class: "forbidden",
+	if s.Allowed != nil && !s.Allowed(c.key, model) && (len(rt.Targets) != 1 || !s.Allowed(c.key, rt.Targets[0].String())) {
+		return nil, &llm.Error{Kind: llm.KindPermission, Param: "model", Code: "model_not_allowed", Class: "forbidden",
 			Message: "This API key is not allowed to use the model `" + model + "`."}
 	}
-	return t, nil
+	return rt, nil
 }
 
-func setServedBy(h http.Header, t router.Target, upstream http.Header) {
-	for k, v := range upstream {
+// unit is what a route's split is sticky to.
+func unit(rt *router.Route, c *call, r *http.Request, user string) string {
+	switch {
+	case rt.Sticky == "user" && user != "":
+		return "user:" + user
+	case strings.HasPrefix(rt.Sticky, "header:"):
+		if v := r.Header.Get(strings.TrimPrefix(rt.Sticky, "header:")); v != "" {
+			return "header:" + v
+		}
+	}
+	return "key:" + c.key.ID
+}
+
+// served records the attempts and, on success, names the target that
+// served the request in the response headers.
+func served(w http.ResponseWriter, rec *store.RequestLog, res *router.Result, err error) bool {
+	h := w.Header()
+	h.Set("X-Switchyard-Attempts", strconv.Itoa(len(res.Attempts)))
+	rec.Attempts = router.JSON(res.Attempts)
+	if err != nil {
+		if n := len(res.Attempts); n > 0 {
+			rec.Provider, rec.Model, _ = strings.Cut(res.Attempts[n-1].Target, "/")
+		}
+		return false
+	}
+	for k, v := range res.Reply.Header {
 		h[k] = v
 	}
-	h.Set("X-Switchyard-Provider", t.Provider.Name())
-	h.Set("X-Switchyard-Model", t.Model)
+	h.Set("X-Switchyard-Provider", res.Target.Provider.Name())
+	h.Set("X-Switchyard-Model", res.Target.Model)
+	rec.Provider, rec.Model = res.Target.Provider.Name(), res.Target.Model
+	return true
 }
 
 func writeJSON(w http.ResponseWriter, status int, body []byte) {

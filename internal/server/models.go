@@ -25,7 +25,7 @@ func (s *Server) models(c *call) []model {
 			out = append(out, model{ID: id, Object: "model", OwnedBy: owner})
 		}
 	}
-	for _, a := range s.Router.Aliases() {
+	for _, a := range s.Router.Names() {
 		add(a, "switchyard")
 	}
 	for _, p := range s.Router.Providers() {

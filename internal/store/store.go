@@ -47,6 +47,9 @@ type RequestLog struct {
 	ErrorMessage   string        `json:"error_message"`   // short human-readable cause; never secrets
 	Reasoning      string        `json:"reasoning"`       // reasoning text the vendor sent, when it sent any
 	Metadata       string        `json:"metadata"`        // client-supplied metadata object as JSON, if any
+	// Attempts is the router's record of every upstream attempt, as a JSON
+	// array of {target, outcome, status, latency_ms, error}.
+	Attempts string `json:"-"`
 }
 
 // RequestFilter selects request logs, newest first.

@@ -180,4 +180,6 @@ var migrations = []string{
 	);
 	CREATE INDEX request_logs_time ON request_logs (time, seq);
 	CREATE INDEX request_logs_key_time ON request_logs (key_id, time, seq);`,
+	// 2: the router's attempts (JSON) on each request.
+	`ALTER TABLE request_logs ADD COLUMN attempts TEXT NOT NULL DEFAULT ''`,
 }

@@ -260,9 +260,9 @@ func (s *DB) RevokeKey(ctx context.Context, idOrName string) error {
 
 const requestColumns = `id, time, key_id, endpoint, requested_model, provider, model, stream, status,
 	latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
-	reasoning_tokens, error_class, error_message, reasoning, metadata`
+	reasoning_tokens, error_class, error_message, reasoning, metadata, attempts`
 
-const numRequestColumns = 20
+const numRequestColumns = 21
 
 // insertChunk rows go in one INSERT: few round trips for PostgreSQL, and
 // 2000 parameters, well under both databases' limits (SQLite: 32766).
@@ -351,7 +351,7 @@ func (s *DB) appendRequestArgs(args []any, r *store.RequestLog) []any {
 		r.Latency.Microseconds(), r.TTFT.Microseconds(),
 		r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens,
 		r.Usage.OutputTokens, r.Usage.ReasoningTokens,
-		text(r.ErrorClass), text(r.ErrorMessage), text(r.Reasoning), text(r.Metadata),
+		text(r.ErrorClass), text(r.ErrorMessage), text(r.Reasoning), text(r.Metadata), text(r.Attempts),
 	)
 }
 
@@ -386,7 +386,7 @@ func (s *DB) Requests(ctx context.Context, f store.RequestFilter) ([]store.Reque
 			&r.Model, &r.Stream, &status, &latency, &ttft,
 			&r.Usage.InputTokens, &r.Usage.CachedInputTokens, &r.Usage.CacheWriteTokens,
 			&r.Usage.OutputTokens, &r.Usage.ReasoningTokens,
-			&r.ErrorClass, &r.ErrorMessage, &r.Reasoning, &r.Metadata); err != nil {
+			&r.ErrorClass, &r.ErrorMessage, &r.Reasoning, &r.Metadata, &r.Attempts); err != nil {
 			return nil, s.wrap("requests", err)
 		}
 		r.Time = t.t

@@ -366,6 +366,7 @@ func fullLog(n int) store.RequestLog {
 		ErrorMessage: "upstream said: \"bad gateway\"\nline 2",
 		Reasoning:    "First, consider… 思考 🤔 'quotes' and \\backslashes\\",
 		Metadata:     `{"user":"u-1","tags":["a","b"],"n":1.5}`,
+		Attempts:     `[{"target":"openai/gpt-4o","outcome":"ok","status":200}]`,
 	}
 }
 
