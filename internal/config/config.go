@@ -109,8 +109,44 @@ type Model struct {
 	// Retries is how many times one target is retried on a retryable
 	// failure before the next is tried (default 1; 0 disables).
 	Retries *int `yaml:"retries"`
+	// Hedge, when set, starts the first fallback too if the chosen target
+	// has not produced its first token within a delay, and keeps whichever
+	// answers first.
+	Hedge *Hedge `yaml:"hedge"`
+	// Timeouts bound each attempt.
+	Timeouts Timeouts `yaml:"timeouts"`
+	// Shadows also receive a sampled share of the requests, in the
+	// background: their answers are stored beside the primary's (for the
+	// replacement lab to judge) and never reach the client.
+	Shadows []Shadow `yaml:"shadows"`
 
 	Line int `yaml:"-"`
+}
+
+// Shadow is a target that receives a copy of a share of a model's requests.
+type Shadow struct {
+	Model  string  `yaml:"model"`  // "provider/model"
+	Sample float64 `yaml:"sample"` // share of requests copied, 0 < sample ≤ 1
+}
+
+// Hedge sets the delay before a hedged request: a fixed Delay, or the
+// given Percentile (0 < p < 1) of the target's recent times to first
+// token, with Delay as the floor (and the delay used until enough
+// latencies are known).
+type Hedge struct {
+	Delay      time.Duration `yaml:"delay"`
+	Percentile float64       `yaml:"percentile"`
+}
+
+// Timeouts bound one upstream attempt. Zero means no bound beyond the
+// provider's own timeout.
+type Timeouts struct {
+	// FirstToken bounds the wait for the first event of a stream (or the
+	// whole answer of a non-streamed request); running out is a retryable
+	// failure.
+	FirstToken time.Duration `yaml:"first_token"`
+	// Idle bounds the gap between two events of a stream.
+	Idle time.Duration `yaml:"idle"`
 }
 
 // Target is one weighted target of a model's split.
@@ -133,6 +169,26 @@ type Router struct {
 	// Deadline bounds a request's attempts, retries and backoff included,
 	// before its first byte (default 2m).
 	Deadline time.Duration `yaml:"deadline"`
+	// Breaker configures the circuit breaker each target has.
+	Breaker Breaker `yaml:"breaker"`
+	// ShadowConcurrency bounds the shadow requests in flight (default 16);
+	// a shadow that finds no room is skipped and counted, never queued, so
+	// shadows cannot slow the primary traffic.
+	ShadowConcurrency int `yaml:"shadow_concurrency"`
+	// ShadowTimeout bounds one shadow request (default 2m).
+	ShadowTimeout time.Duration `yaml:"shadow_timeout"`
+}
+
+// Breaker opens a target's circuit when, within Window (default 30s), at
+// least MinRequests (default 10) attempts were made and FailureRate
+// (default 0.5) of them failed. An open target is skipped for OpenFor
+// (default 30s), then one probe request is let through: its success closes
+// the circuit, its failure opens it again.
+type Breaker struct {
+	Window      time.Duration `yaml:"window"`
+	MinRequests int           `yaml:"min_requests"`
+	FailureRate float64       `yaml:"failure_rate"`
+	OpenFor     time.Duration `yaml:"open_for"`
 }
 
 // SetDefaults fills every field left at its zero value and takes AdminKey
@@ -154,6 +210,12 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.Router.RetryBackoff, 200*time.Millisecond)
 	setZero(&c.Router.MaxBackoff, 5*time.Second)
 	setZero(&c.Router.Deadline, 2*time.Minute)
+	setZero(&c.Router.ShadowConcurrency, 16)
+	setZero(&c.Router.ShadowTimeout, 2*time.Minute)
+	setZero(&c.Router.Breaker.Window, 30*time.Second)
+	setZero(&c.Router.Breaker.MinRequests, 10)
+	setZero(&c.Router.Breaker.FailureRate, 0.5)
+	setZero(&c.Router.Breaker.OpenFor, 30*time.Second)
 	for i := range c.Providers {
 		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
 	}

@@ -648,7 +648,9 @@ func TestDefaults(t *testing.T) {
 		Log:             Log{Format: "text", Level: "info"},
 		RequestLog:      RequestLog{QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second},
 		Providers:       []Provider{{Name: "openai", Type: "openai", Timeout: 10 * time.Minute, Line: 1}},
-		Router:          Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute},
+		Router: Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute,
+			ShadowConcurrency: 16, ShadowTimeout: 2 * time.Minute,
+			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second}},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

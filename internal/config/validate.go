@@ -322,6 +322,30 @@ func (r *report) models(ms []Model, names map[string]bool) {
 		if m.Retries != nil && *m.Retries < 0 {
 			r.errorf(path+".retries", "must not be negative")
 		}
+		if h := m.Hedge; h != nil {
+			if h.Delay <= 0 && h.Percentile == 0 {
+				r.errorf(path+".hedge", "set delay, percentile, or both")
+			}
+			if h.Percentile < 0 || h.Percentile >= 1 {
+				r.errorf(path+".hedge.percentile", "must be between 0 and 1, such as 0.95")
+			}
+			if len(m.Fallbacks) == 0 {
+				r.errorf(path+".hedge", "needs a fallback to hedge with")
+			}
+		}
+		for j, sh := range m.Shadows {
+			sp := index(path+".shadows", j)
+			r.target(sp+".model", sh.Model, names)
+			if sh.Sample <= 0 || sh.Sample > 1 {
+				r.errorf(sp+".sample", "must be above 0 and at most 1, such as 0.05")
+			}
+		}
+		if m.Timeouts.FirstToken < 0 {
+			r.errorf(path+".timeouts.first_token", "must not be negative")
+		}
+		if m.Timeouts.Idle < 0 {
+			r.errorf(path+".timeouts.idle", "must not be negative")
+		}
 	}
 }
 

@@ -32,6 +32,7 @@ type Gateway struct {
 	Providers *provider.Set
 	Handler   http.Handler
 	logger    *slog.Logger
+	transport *http.Transport
 }
 
 // New opens the store and builds every part of the gateway from cfg, which
@@ -41,7 +42,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 	if err != nil {
 		return nil, err
 	}
-	ps, err := provider.NewSet(cfg.Providers, provider.Options{Client: &http.Client{Transport: NewTransport()}, Logger: logger})
+	transport := NewTransport()
+	ps, err := provider.NewSet(cfg.Providers, provider.Options{Client: &http.Client{Transport: transport}, Logger: logger})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -67,7 +69,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Logger:       logger,
 		Allowed:      keys.Allowed,
 	}
-	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), logger: logger}, nil
+	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), logger: logger, transport: transport}, nil
 }
 
 // NewTransport returns the HTTP transport for upstream calls: many idle
@@ -89,8 +91,10 @@ func NewTransport() *http.Transport {
 	}
 }
 
-// Close flushes the request log and closes the store.
+// Close flushes the request log, closes the store and drops idle upstream
+// connections.
 func (g *Gateway) Close(ctx context.Context) error {
+	g.transport.CloseIdleConnections()
 	err := g.Log.Close(ctx)
 	return errors.Join(err, g.Store.Close())
 }

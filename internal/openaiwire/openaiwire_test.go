@@ -79,3 +79,13 @@ func FuzzParseChatRequest(f *testing.F) {
 		}
 	})
 }
+
+func TestText(t *testing.T) {
+	if got := MessageText([]byte(`{"choices":[{"message":{"content":"hi there"}}]}`)); got != "hi there" {
+		t.Error(got)
+	}
+	stream := "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"a\"}}]}\n\n: c\n\ndata: {\"choices\":[{\"index\":1,\"delta\":{\"content\":\"x\"}},{\"index\":0,\"delta\":{\"content\":\"b\"}}]}\n\ndata: [DONE]\n\n"
+	if got := StreamText([]byte(stream)); got != "ab" {
+		t.Error(got)
+	}
+}

@@ -15,6 +15,8 @@ package router
 import (
 	"fmt"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
@@ -39,6 +41,15 @@ type Route struct {
 	Fallbacks []Target
 	Sticky    string // "key", "user" or "header:NAME"
 	Retries   int
+	Hedge     *config.Hedge
+	Timeouts  config.Timeouts
+	Shadows   []ShadowTarget
+}
+
+// ShadowTarget receives a sampled share of a route's requests.
+type ShadowTarget struct {
+	Target
+	Sample float64
 }
 
 // Router resolves model names to routes and runs them.
@@ -48,6 +59,10 @@ type Router struct {
 	bare      map[string]Target
 	names     []string
 	policy    config.Router
+	targets   sync.Map      // target string → *targetHealth
+	shadows   chan struct{} // a slot per shadow request in flight
+	// ShadowsSkipped counts shadow requests not sent for want of a slot.
+	ShadowsSkipped atomic.Int64
 	// sleep waits between retries; tests replace it.
 	sleep func(d time.Duration, done <-chan struct{}) bool
 }
@@ -58,7 +73,8 @@ const DefaultRetries = 1
 
 // New builds a router over providers, the config's models and its policy.
 func New(providers *provider.Set, models []config.Model, policy config.Router) (*Router, error) {
-	r := &Router{providers: providers, routes: map[string]*Route{}, bare: map[string]Target{}, policy: policy, sleep: sleep}
+	r := &Router{providers: providers, routes: map[string]*Route{}, bare: map[string]Target{}, policy: policy, sleep: sleep,
+		shadows: make(chan struct{}, max(1, policy.ShadowConcurrency))}
 	for _, p := range providers.All() {
 		for _, m := range p.Models() {
 			if _, dup := r.bare[m]; !dup {
@@ -78,7 +94,7 @@ func New(providers *provider.Set, models []config.Model, policy config.Router) (
 }
 
 func (r *Router) route(m config.Model) (*Route, error) {
-	rt := &Route{Name: m.Name, Sticky: m.Sticky, Retries: DefaultRetries}
+	rt := &Route{Name: m.Name, Sticky: m.Sticky, Retries: DefaultRetries, Hedge: m.Hedge, Timeouts: m.Timeouts}
 	if m.Retries != nil {
 		rt.Retries = *m.Retries
 	}
@@ -102,6 +118,13 @@ func (r *Router) route(m config.Model) (*Route, error) {
 		} else {
 			rt.Weights[i] /= total
 		}
+	}
+	for _, sh := range m.Shadows {
+		t, ok := r.qualified(sh.Model)
+		if !ok {
+			return nil, fmt.Errorf("model %q: shadow %q names no configured provider", m.Name, sh.Model)
+		}
+		rt.Shadows = append(rt.Shadows, ShadowTarget{Target: t, Sample: sh.Sample})
 	}
 	for _, f := range m.Fallbacks {
 		t, ok := r.qualified(f)

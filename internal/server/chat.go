@@ -36,28 +36,76 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		s.fail(w, &rec, e)
 		return
 	}
-	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, req.User), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Chat(ctx, req, t.Model)
-	})
+	}
+	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, req.User), chat)
+	// Shadows copy the request whatever became of it; when there are any,
+	// the primary's answer is kept beside theirs.
+	keep := len(rt.Shadows) > 0 && s.Router.Shadow(rt, chat, s.shadowDone(rec)) > 0
 	if !served(w, &rec, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
 	}
 	if res.Reply.Stream == nil {
 		rec.Usage, rec.Reasoning = res.Reply.Usage, res.Reply.Reasoning
+		if keep {
+			rec.Response = openaiwire.MessageText(res.Reply.Body)
+		}
 		writeJSON(w, http.StatusOK, res.Reply.Body)
 		rec.Status = http.StatusOK
 		return
 	}
-	s.stream(w, r, &rec, c, res.Reply.Stream)
+	s.stream(w, &rec, c, res.Reply.Stream, keep)
+}
+
+// shadowDone records a shadow request's outcome beside its primary.
+func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
+	return func(ctx context.Context, t router.Target, reply *provider.Reply, err error, latency time.Duration) {
+		start := time.Now().Add(-latency)
+		rec := store.RequestLog{ID: newID("req_"), ParentID: parent.ID, Time: start.UTC(), KeyID: parent.KeyID,
+			Endpoint: parent.Endpoint, RequestedModel: parent.RequestedModel, Provider: t.Provider.Name(), Model: t.Model, Stream: parent.Stream}
+		switch {
+		case err != nil:
+			e := asError(err)
+			rec.Status, rec.ErrorClass, rec.ErrorMessage = e.HTTPStatus(), e.Class, e.Message
+		case reply.Stream == nil:
+			rec.Status, rec.Usage, rec.Reasoning = http.StatusOK, reply.Usage, reply.Reasoning
+			rec.Response = openaiwire.MessageText(reply.Body)
+		default:
+			st := reply.Stream
+			var text strings.Builder
+			rec.Status = http.StatusOK
+			for {
+				chunk, err := st.Next()
+				if err != nil {
+					if err != io.EOF {
+						e := asError(err)
+						rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
+					}
+					break
+				}
+				if rec.TTFT == 0 {
+					rec.TTFT = time.Since(start)
+				}
+				text.WriteString(openaiwire.StreamText(chunk))
+			}
+			st.Close()
+			rec.Usage, rec.Reasoning, rec.Response = st.Usage(), st.Reasoning(), text.String()
+		}
+		rec.Latency = time.Since(start)
+		s.RequestLog.Log(rec)
+	}
 }
 
 // stream copies an upstream stream to the client event by event. Nothing is
 // sent until the first event arrives, so a stream that fails before its
 // first byte gets an ordinary error response with the right status.
-func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *store.RequestLog, c *call, st provider.Stream) {
+func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
+	var text strings.Builder
 	defer func() {
 		rec.Usage, rec.Reasoning = st.Usage(), st.Reasoning()
+		rec.Response = text.String()
 		st.Close()
 	}()
 	first, err := st.Next()
@@ -82,6 +130,9 @@ func (s *Server) stream(w http.ResponseWriter, r *http.Request, rec *store.Reque
 			return
 		}
 		rc.Flush()
+		if keep {
+			text.WriteString(openaiwire.StreamText(chunk))
+		}
 		chunk, err = st.Next()
 		if err == io.EOF {
 			return

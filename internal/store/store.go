@@ -50,6 +50,11 @@ type RequestLog struct {
 	// Attempts is the router's record of every upstream attempt, as a JSON
 	// array of {target, outcome, status, latency_ms, error}.
 	Attempts string `json:"-"`
+	// ParentID is, for a shadow request, the id of the request it copies.
+	ParentID string `json:"parent_id,omitempty"`
+	// Response is the answer's text, kept for requests that were shadowed
+	// and for their shadows, so the two can be compared later.
+	Response string `json:"response,omitempty"`
 }
 
 // RequestFilter selects request logs, newest first.

@@ -182,4 +182,7 @@ var migrations = []string{
 	CREATE INDEX request_logs_key_time ON request_logs (key_id, time, seq);`,
 	// 2: the router's attempts (JSON) on each request.
 	`ALTER TABLE request_logs ADD COLUMN attempts TEXT NOT NULL DEFAULT ''`,
+	// 3: shadow requests point at their primary; answers kept for judging.
+	`ALTER TABLE request_logs ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE request_logs ADD COLUMN response TEXT NOT NULL DEFAULT ''`,
 }

@@ -367,6 +367,8 @@ func fullLog(n int) store.RequestLog {
 		Reasoning:    "First, consider… 思考 🤔 'quotes' and \\backslashes\\",
 		Metadata:     `{"user":"u-1","tags":["a","b"],"n":1.5}`,
 		Attempts:     `[{"target":"openai/gpt-4o","outcome":"ok","status":200}]`,
+		ParentID:     "req_parent",
+		Response:     "The answer: 42 ✓",
 	}
 }
 
