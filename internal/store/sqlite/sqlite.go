@@ -103,6 +103,11 @@ func driverDSN(dsn string) (name string, memory bool, err error) {
 		setDefault("_synchronous", "NORMAL")
 	}
 	setDefault("_txlock", "immediate")
+	// Statement journals in memory, not in a temporary file per batch: the
+	// load benchmark saw that file cost 4-7% of the gateway's CPU.
+	if !strings.Contains(query, "temp_store") {
+		params.Add("_pragma", "temp_store(2)")
+	}
 	if !uri && strings.Contains(path, "?") {
 		return "", false, errors.New("sqlite: file path must not contain '?'")
 	}

@@ -71,6 +71,7 @@ func TestPragmas(t *testing.T) {
 		"foreign_keys": "1",
 		"busy_timeout": "10000",
 		"synchronous":  "1",
+		"temp_store":   "2",
 	} {
 		var got string
 		if err := s.SQL().QueryRowContext(t.Context(), "PRAGMA "+pragma).Scan(&got); err != nil {
