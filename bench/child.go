@@ -98,7 +98,7 @@ func serveProxy(ctx context.Context, upstream string) error {
 		return err
 	}
 	rp := httputil.NewSingleHostReverseProxy(u)
-	rp.Transport = gateway.NewTransport()
+	rp.Transport = gateway.NewTransport(0)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		return err

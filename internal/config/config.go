@@ -84,6 +84,8 @@ type Provider struct {
 	Headers map[string]string `yaml:"headers"`
 	// Timeout bounds a whole upstream call (default 10m).
 	Timeout time.Duration `yaml:"timeout"`
+	// ConnectTimeout bounds establishing a connection (default 10s).
+	ConnectTimeout time.Duration `yaml:"connect_timeout"`
 
 	// Line is the line of this provider's entry in the file (0 when from env).
 	Line int `yaml:"-"`
@@ -147,6 +149,8 @@ type Timeouts struct {
 	FirstToken time.Duration `yaml:"first_token"`
 	// Idle bounds the gap between two events of a stream.
 	Idle time.Duration `yaml:"idle"`
+	// Total bounds one attempt from its start to its last byte.
+	Total time.Duration `yaml:"total"`
 }
 
 // Target is one weighted target of a model's split.
@@ -218,6 +222,7 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.Router.Breaker.OpenFor, 30*time.Second)
 	for i := range c.Providers {
 		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
+		setZero(&c.Providers[i].ConnectTimeout, 10*time.Second)
 	}
 }
 

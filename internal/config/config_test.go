@@ -98,7 +98,7 @@ lgo:
 `,
 			want: []string{
 				`t.yaml:5: providers[0].base_ur: unknown field (did you mean "base_url"?)`,
-				`t.yaml:6: providers[0].colour: unknown field (known: api_key, api_version, base_url, headers, models, name, reasoning, timeout, type)`,
+				`t.yaml:6: providers[0].colour: unknown field (known: api_key, api_version, base_url, connect_timeout, headers, models, name, reasoning, timeout, type)`,
 				`t.yaml:7: lgo: unknown field (did you mean "log"?)`,
 			},
 		},
@@ -534,7 +534,7 @@ providers:
     timeout: 1m
 `,
 			check: func(c *Config) any { return c.Providers[0] },
-			want:  Provider{Name: "a", Type: "openai-compatible", BaseURL: "http://base.example/v1", Timeout: time.Minute, Line: 6},
+			want:  Provider{Name: "a", Type: "openai-compatible", BaseURL: "http://base.example/v1", Timeout: time.Minute, ConnectTimeout: 10 * time.Second, Line: 6},
 		},
 		{
 			name:  "alias",
@@ -647,7 +647,7 @@ func TestDefaults(t *testing.T) {
 		ShutdownTimeout: 30 * time.Second,
 		Log:             Log{Format: "text", Level: "info"},
 		RequestLog:      RequestLog{QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second},
-		Providers:       []Provider{{Name: "openai", Type: "openai", Timeout: 10 * time.Minute, Line: 1}},
+		Providers:       []Provider{{Name: "openai", Type: "openai", Timeout: 10 * time.Minute, ConnectTimeout: 10 * time.Second, Line: 1}},
 		Router: Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute,
 			ShadowConcurrency: 16, ShadowTimeout: 2 * time.Minute,
 			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second}},
@@ -860,7 +860,7 @@ func TestFromEnv(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c, found := FromEnv(env(tt.env), tt.types)
 			for i := range tt.providers {
-				tt.providers[i].Timeout = DefaultProviderTimeout
+				tt.providers[i].Timeout, tt.providers[i].ConnectTimeout = DefaultProviderTimeout, 10*time.Second
 			}
 			if !reflect.DeepEqual(c.Providers, tt.providers) {
 				t.Errorf("providers:\n%+v\nwant\n%+v", c.Providers, tt.providers)

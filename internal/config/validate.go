@@ -346,6 +346,9 @@ func (r *report) models(ms []Model, names map[string]bool) {
 		if m.Timeouts.Idle < 0 {
 			r.errorf(path+".timeouts.idle", "must not be negative")
 		}
+		if m.Timeouts.Total < 0 {
+			r.errorf(path+".timeouts.total", "must not be negative")
+		}
 	}
 }
 

@@ -26,13 +26,13 @@ import (
 
 // Gateway is an assembled, not yet listening, Switchyard.
 type Gateway struct {
-	Config    *config.Config
-	Store     store.Store
-	Log       *reqlog.Writer
-	Providers *provider.Set
-	Handler   http.Handler
-	logger    *slog.Logger
-	transport *http.Transport
+	Config     *config.Config
+	Store      store.Store
+	Log        *reqlog.Writer
+	Providers  *provider.Set
+	Handler    http.Handler
+	logger     *slog.Logger
+	transports map[time.Duration]*http.Transport
 }
 
 // New opens the store and builds every part of the gateway from cfg, which
@@ -42,8 +42,17 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 	if err != nil {
 		return nil, err
 	}
-	transport := NewTransport()
-	ps, err := provider.NewSet(cfg.Providers, provider.Options{Client: &http.Client{Transport: transport}, Logger: logger})
+	// One transport per connect timeout: connection pools are per host
+	// anyway, and most providers share the default.
+	transports := map[time.Duration]*http.Transport{}
+	ps, err := provider.NewSet(cfg.Providers, func(p config.Provider) provider.Options {
+		t := transports[p.ConnectTimeout]
+		if t == nil {
+			t = NewTransport(p.ConnectTimeout)
+			transports[p.ConnectTimeout] = t
+		}
+		return provider.Options{Client: &http.Client{Transport: t}, Logger: logger}
+	})
 	if err != nil {
 		st.Close()
 		return nil, err
@@ -69,18 +78,21 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Logger:       logger,
 		Allowed:      keys.Allowed,
 	}
-	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), logger: logger, transport: transport}, nil
+	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), logger: logger, transports: transports}, nil
 }
 
 // NewTransport returns the HTTP transport for upstream calls: many idle
 // connections per host (a gateway talks to few hosts, a lot), no response
 // compression (it would hold back stream chunks), and no response-header
 // timeout (a model may think for minutes before its first byte; provider
-// timeouts bound the whole call instead).
-func NewTransport() *http.Transport {
+// and route timeouts bound the call instead).
+func NewTransport(connectTimeout time.Duration) *http.Transport {
+	if connectTimeout <= 0 {
+		connectTimeout = 10 * time.Second
+	}
 	return &http.Transport{
 		Proxy:                 http.ProxyFromEnvironment,
-		DialContext:           (&net.Dialer{Timeout: 10 * time.Second, KeepAlive: 30 * time.Second}).DialContext,
+		DialContext:           (&net.Dialer{Timeout: connectTimeout, KeepAlive: 30 * time.Second}).DialContext,
 		ForceAttemptHTTP2:     true,
 		MaxIdleConns:          4096,
 		MaxIdleConnsPerHost:   1024,
@@ -94,7 +106,9 @@ func NewTransport() *http.Transport {
 // Close flushes the request log, closes the store and drops idle upstream
 // connections.
 func (g *Gateway) Close(ctx context.Context) error {
-	g.transport.CloseIdleConnections()
+	for _, t := range g.transports {
+		t.CloseIdleConnections()
+	}
 	err := g.Log.Close(ctx)
 	return errors.Join(err, g.Store.Close())
 }

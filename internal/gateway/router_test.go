@@ -108,6 +108,16 @@ func TestRoutesAdminAndHeaders(t *testing.T) {
 	if hdr.Get("X-Switchyard-Attempts") != "2" || hdr.Get("X-Switchyard-Provider") != "openai" || hdr.Get("X-Switchyard-Model") != "gpt-4o-mini" {
 		t.Errorf("headers %v", hdr)
 	}
+	var attempts []struct {
+		Target, Outcome string
+		Status          int
+		OutputTokens    int64 `json:"output_tokens"`
+	}
+	if err := json.Unmarshal([]byte(e.logs()[0].Attempts), &attempts); err != nil || len(attempts) != 2 ||
+		attempts[0].Target != "gone/a" || attempts[0].Outcome != "upstream_connection" || attempts[0].Status != 502 ||
+		attempts[1].Outcome != "ok" || attempts[1].OutputTokens == 0 {
+		t.Errorf("attempts %+v (%v)", attempts, err)
+	}
 	req, _ := http.NewRequest("GET", e.srv.URL+"/admin/routes", nil)
 	req.Header.Set("Authorization", "Bearer admin-secret")
 	resp, err := http.DefaultClient.Do(req)

@@ -124,11 +124,12 @@ type Set struct {
 	order  []Provider
 }
 
-// NewSet builds every provider of cfgs.
-func NewSet(cfgs []config.Provider, opts Options) (*Set, error) {
+// NewSet builds every provider of cfgs, each with the options opts gives
+// it.
+func NewSet(cfgs []config.Provider, opts func(config.Provider) Options) (*Set, error) {
 	s := &Set{byName: map[string]Provider{}}
 	for _, c := range cfgs {
-		p, err := New(c, opts)
+		p, err := New(c, opts(c))
 		if err != nil {
 			return nil, err
 		}

@@ -15,7 +15,7 @@ func TestResolve(t *testing.T) {
 		{Name: "openai", Type: "openai", Models: []string{"gpt-4o", "shared"}},
 		{Name: "deepseek", Type: "deepseek", Models: []string{"deepseek-chat", "shared"}},
 		{Name: "local", Type: "openai-compatible", BaseURL: "http://127.0.0.1:1/v1"},
-	}, provider.Options{})
+	}, func(config.Provider) provider.Options { return provider.Options{} })
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -27,6 +27,10 @@ type Attempt struct {
 	// Hedge marks the second request of a hedged pair.
 	Hedge bool   `json:"hedge,omitempty"`
 	Error string `json:"error,omitempty"`
+	// Tokens used by the attempt; only the one that served the request
+	// reads an answer, so only it has any.
+	InputTokens  int64 `json:"input_tokens,omitempty"`
+	OutputTokens int64 `json:"output_tokens,omitempty"`
 }
 
 // Result is a served request: the reply, the target that produced it, and
@@ -132,7 +136,12 @@ func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call) (*
 			RetryAfter: strconv.Itoa(int(wait.Seconds()) + 1),
 			Message:    fmt.Sprintf("%s is failing: its circuit breaker is open", t)}
 	}
-	actx, cancel := context.WithCancelCause(ctx)
+	base, cancelTotal := ctx, context.CancelFunc(func() {})
+	if d := rt.Timeouts.Total; d > 0 {
+		base, cancelTotal = context.WithTimeout(ctx, d)
+	}
+	actx, cancelAttempt := context.WithCancelCause(base)
+	cancel := func(cause error) { cancelAttempt(cause); cancelTotal() }
 	var timer *time.Timer
 	if d := rt.Timeouts.FirstToken; d > 0 {
 		timer = time.AfterFunc(d, func() { cancel(errFirstToken) })

@@ -43,7 +43,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 	// Shadows copy the request whatever became of it; when there are any,
 	// the primary's answer is kept beside theirs.
 	keep := len(rt.Shadows) > 0 && s.Router.Shadow(rt, chat, s.shadowDone(rec)) > 0
-	if !served(w, &rec, res, err) {
+	if !served(w, &rec, c, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
 	}
@@ -173,7 +173,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Embeddings(ctx, obj, t.Model)
 	})
-	if !served(w, &rec, res, err) {
+	if !served(w, &rec, c, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
 	}
@@ -213,10 +213,10 @@ func unit(rt *router.Route, c *call, r *http.Request, user string) string {
 
 // served records the attempts and, on success, names the target that
 // served the request in the response headers.
-func served(w http.ResponseWriter, rec *store.RequestLog, res *router.Result, err error) bool {
+func served(w http.ResponseWriter, rec *store.RequestLog, c *call, res *router.Result, err error) bool {
 	h := w.Header()
 	h.Set("X-Switchyard-Attempts", strconv.Itoa(len(res.Attempts)))
-	rec.Attempts = router.JSON(res.Attempts)
+	c.attempts = res.Attempts
 	if err != nil {
 		if n := len(res.Attempts); n > 0 {
 			rec.Provider, rec.Model, _ = strings.Cut(res.Attempts[n-1].Target, "/")
@@ -255,6 +255,12 @@ func (s *Server) fail(w http.ResponseWriter, rec *store.RequestLog, e *llm.Error
 // finish records the request. It runs after the last byte was written.
 func (s *Server) finish(rec *store.RequestLog, c *call) {
 	rec.Latency = time.Since(c.start)
+	if n := len(c.attempts); n > 0 {
+		if last := &c.attempts[n-1]; last.Outcome == "ok" {
+			last.InputTokens, last.OutputTokens = rec.Usage.InputTokens, rec.Usage.OutputTokens
+		}
+		rec.Attempts = router.JSON(c.attempts)
+	}
 	if s.RequestLog != nil {
 		s.RequestLog.Log(*rec)
 	}

@@ -88,9 +88,10 @@ func (s *Server) Handler() http.Handler {
 
 // call is the state of one API request.
 type call struct {
-	id    string
-	key   store.Key
-	start time.Time
+	id       string
+	key      store.Key
+	start    time.Time
+	attempts []router.Attempt
 }
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)
