@@ -185,3 +185,43 @@ func TestHedgeConcurrentUse(t *testing.T) {
 		t.Error("no request was won by the hedge")
 	}
 }
+
+// cutStream sends one event, then fails: too late to fall back, but the
+// failure still counts against the target.
+type cutStream struct {
+	provider.Stream
+	sent bool
+}
+
+func (s *cutStream) Next() ([]byte, error) {
+	if !s.sent {
+		s.sent = true
+		return []byte("data: {}\n\n"), nil
+	}
+	return nil, &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut"}
+}
+func (s *cutStream) Close() error { return nil }
+
+func TestMidStreamFailureCounts(t *testing.T) {
+	r, _ := testRouter(t)
+	r.policy.Breaker = config.Breaker{Window: time.Minute, MinRequests: 4, FailureRate: 0.5, OpenFor: time.Minute}
+	rt := route(0, "m")
+	call := func(ctx context.Context, tg Target) (*provider.Reply, error) {
+		return &provider.Reply{Stream: &cutStream{}}, nil
+	}
+	for range 2 {
+		res, err := r.Do(context.Background(), rt, "u", call)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for {
+			if _, err := res.Reply.Stream.Next(); err != nil {
+				break
+			}
+		}
+		res.Reply.Stream.Close()
+	}
+	if th := r.targetHealth(rt.Targets[0]); th.Breaker != "open" {
+		t.Errorf("after 2 streams cut mid-way: %+v", th)
+	}
+}

@@ -185,7 +185,7 @@ func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call) (*
 		return reply, a, nil
 	}
 	// The attempt's context lives as long as its stream.
-	reply.Stream = &guarded{Stream: reply.Stream, ctx: actx, cancel: cancel, idle: rt.Timeouts.Idle}
+	reply.Stream = &guarded{Stream: reply.Stream, ctx: actx, cancel: cancel, idle: rt.Timeouts.Idle, breaker: h.breaker}
 	return reply, a, nil
 }
 
@@ -295,14 +295,17 @@ func (r *Router) hedgeDelay(rt *Route, t Target) time.Duration {
 // latencies are known.
 const defaultHedgeDelay = 2 * time.Second
 
-// guarded ends a stream that stalls for longer than the idle timeout, and
-// releases its attempt's context when closed.
+// guarded ends a stream that stalls for longer than the idle timeout,
+// tells the target's breaker when the stream fails after its first event
+// (too late to fall back, not too late to count), and releases its
+// attempt's context when closed.
 type guarded struct {
 	provider.Stream
-	ctx    context.Context
-	cancel context.CancelCauseFunc
-	idle   time.Duration
-	timer  *time.Timer
+	ctx     context.Context
+	cancel  func(error)
+	idle    time.Duration
+	timer   *time.Timer
+	breaker *health.Breaker
 }
 
 func (g *guarded) Next() ([]byte, error) {
@@ -320,6 +323,9 @@ func (g *guarded) Next() ([]byte, error) {
 	if err != nil && context.Cause(g.ctx) == errIdle {
 		err = &llm.Error{Kind: llm.KindTimeout, Class: "idle_timeout",
 			Message: "the upstream stream stalled for longer than " + g.idle.String()}
+	}
+	if err != nil && err != io.EOF && Retryable(asError(err)) {
+		g.breaker.Record(false, false)
 	}
 	return b, err
 }

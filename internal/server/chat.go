@@ -140,6 +140,9 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 		if err != nil {
 			e := asError(err)
 			rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
+			if n := len(c.attempts); n > 0 {
+				c.attempts[n-1].Outcome, c.attempts[n-1].Error = e.Class, e.Message
+			}
 			if e.Class != "client_gone" {
 				// Bytes have gone out, so the status cannot change: say it
 				// in the stream and end it without [DONE].
