@@ -98,9 +98,10 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 	}
 }
 
-// stream copies an upstream stream to the client event by event. Nothing is
-// sent until the first event arrives, so a stream that fails before its
-// first byte gets an ordinary error response with the right status.
+// stream copies an upstream stream to the client event by event. The
+// router has already read the first event (a stream that fails before it
+// was a failed attempt, answered with an ordinary error status); the check
+// below only guards a stream handed over without it.
 func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
 	var text strings.Builder
 	defer func() {
