@@ -323,6 +323,13 @@ func run(o *options) error {
 	out := rep.markdown()
 	os.Stdout.WriteString(out)
 	if o.out != "" {
+		// Analysis written by hand below a "## Findings" heading survives a
+		// rerun; only the measured part above it is replaced.
+		if old, err := os.ReadFile(o.out); err == nil {
+			if i := strings.Index(string(old), "\n## Findings"); i >= 0 {
+				out = strings.TrimRight(out, "\n") + "\n" + string(old[i:])
+			}
+		}
 		if err := os.WriteFile(o.out, []byte(out), 0o644); err != nil {
 			return err
 		}
