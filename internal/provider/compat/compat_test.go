@@ -65,6 +65,7 @@ func TestThinkTagsStream(t *testing.T) {
 	if res.Usage.InputTokens != 10 || res.Usage.OutputTokens != 955 {
 		t.Errorf("usage = %+v", res.Usage)
 	}
+	pt.Golden(t, "think-tags.golden", res.Out)
 }
 
 func TestThinkTagsOffLeavesContent(t *testing.T) {
