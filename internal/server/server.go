@@ -6,6 +6,7 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
@@ -204,9 +205,14 @@ func writeError(w http.ResponseWriter, e *llm.Error) {
 	w.Write(openaiwire.ErrorBody(e))
 }
 
+// newID returns a unique id that sorts by time: 6 bytes of milliseconds,
+// then 10 random bytes. The request log's unique index on ids then grows
+// at its end instead of taking inserts all over (the load benchmark saw
+// random ids cost index work on every batch).
 func newID(prefix string) string {
-	var b [12]byte
-	rand.Read(b[:])
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(time.Now().UnixMilli())<<16)
+	rand.Read(b[6:])
 	return prefix + hex.EncodeToString(b[:])
 }
 
