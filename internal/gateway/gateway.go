@@ -14,6 +14,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/keys"
+	"github.com/switchyard-ai/switchyard/internal/metrics"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/all" // register every adapter
 	"github.com/switchyard-ai/switchyard/internal/reqlog"
@@ -31,6 +32,7 @@ type Gateway struct {
 	Log        *reqlog.Writer
 	Providers  *provider.Set
 	Handler    http.Handler
+	Metrics    *metrics.Metrics
 	logger     *slog.Logger
 	transports map[time.Duration]*http.Transport
 }
@@ -68,6 +70,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		FlushInterval: cfg.RequestLog.FlushInterval,
 		Logger:        logger,
 	})
+	m := metrics.New(metrics.Sources{Router: rt, Log: w, Store: st})
 	srv := &server.Server{
 		Router:       rt,
 		Keys:         keys.NewAuthenticator(st, keys.AuthenticatorOptions{}),
@@ -77,8 +80,9 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		Allowed:      keys.Allowed,
+		Metrics:      m,
 	}
-	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), logger: logger, transports: transports}, nil
+	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), Metrics: m, logger: logger, transports: transports}, nil
 }
 
 // NewTransport returns the HTTP transport for upstream calls: many idle

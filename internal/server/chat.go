@@ -195,6 +195,7 @@ func (s *Server) route(c *call, model string) (*router.Route, *llm.Error) {
 	if err != nil {
 		return nil, asError(err)
 	}
+	c.route = rt.Name
 	if s.Allowed != nil && !s.Allowed(c.key, model) && (len(rt.Targets) != 1 || !s.Allowed(c.key, rt.Targets[0].String())) {
 		return nil, &llm.Error{Kind: llm.KindPermission, Param: "model", Code: "model_not_allowed", Class: "forbidden",
 			Message: "This API key is not allowed to use the model `" + model + "`."}
@@ -267,6 +268,13 @@ func (s *Server) finish(rec *store.RequestLog, c *call) {
 	}
 	if s.RequestLog != nil {
 		s.RequestLog.Log(*rec)
+	}
+	if s.Metrics != nil {
+		key := c.key.Name
+		if key == "" {
+			key = c.key.ID
+		}
+		s.Metrics.Observe(rec, c.attempts, key, c.route)
 	}
 	level := slog.LevelInfo
 	if rec.Status >= 500 {

@@ -18,6 +18,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/metrics"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
@@ -56,6 +57,9 @@ type Server struct {
 	Logger *slog.Logger
 	// Allowed reports whether a key may use a model; nil allows all.
 	Allowed func(k store.Key, model string) bool
+	// Metrics records every request and serves GET /metrics; nil disables
+	// both.
+	Metrics *metrics.Metrics
 
 	mux *http.ServeMux
 }
@@ -78,6 +82,12 @@ func (s *Server) Handler() http.Handler {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		io.WriteString(w, "ok\n")
 	})
+	mux.HandleFunc("/readyz", s.readyz)
+	if s.Metrics != nil {
+		// Open, like most Prometheus targets: it holds no secrets (key
+		// names, not keys). Restrict it at the network if needed.
+		mux.Handle("/metrics", s.Metrics.Handler())
+	}
 	s.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url",
@@ -93,6 +103,26 @@ type call struct {
 	key      store.Key
 	start    time.Time
 	attempts []router.Attempt
+	route    string // the route the model resolved to, for metrics
+}
+
+// readyz reports readiness: the store answers a ping within 2 s.
+func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	if s.Store != nil {
+		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
+		err := s.Store.Ping(ctx)
+		cancel()
+		if err != nil {
+			// The error may name hosts; it goes to the log, not the
+			// unauthenticated client.
+			s.Logger.Warn("readiness check failed", "err", err)
+			w.WriteHeader(http.StatusServiceUnavailable)
+			io.WriteString(w, "not ready: the store is unavailable\n")
+			return
+		}
+	}
+	io.WriteString(w, "ready\n")
 }
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)

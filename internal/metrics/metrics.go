@@ -1,0 +1,309 @@
+// Package metrics exposes the gateway's Prometheus metrics: per-request
+// latency, token usage and time to first token named after the
+// OpenTelemetry GenAI semantic conventions (in Prometheus form), request
+// and router counters, and gauges read at scrape time from the router's
+// breakers, the request log writer and the store.
+//
+// Label cardinality is bounded by configuration: models, providers,
+// targets, routes and key names. Request ids, user ids and key secrets are
+// never labels.
+//
+// Cost metrics are out of scope for now: Switchyard has no pricing data
+// yet, so only token counts are exported; cost can be derived from
+// switchyard_tokens_total once prices exist.
+package metrics
+
+import (
+	"context"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/switchyard-ai/switchyard/internal/reqlog"
+	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/store"
+)
+
+// Sources are what the scrape-time gauges read. Any may be nil.
+type Sources struct {
+	// Router gives the breaker states and the provider types.
+	Router *router.Router
+	// Log is the request log writer.
+	Log interface{ Stats() reqlog.Stats }
+	// Store is pinged for switchyard_store_up.
+	Store interface {
+		Ping(ctx context.Context) error
+	}
+	// PingTimeout bounds the store ping at scrape time; zero means 1 s.
+	PingTimeout time.Duration
+}
+
+// Bucket boundaries. Durations follow the OpenTelemetry GenAI advice,
+// extended up to 300 s for long generations; token buckets are the
+// advised powers of four.
+var (
+	durationBuckets = []float64{0.01, 0.02, 0.04, 0.08, 0.16, 0.32, 0.64, 1.28, 2.56, 5.12, 10.24, 20.48, 40.96, 81.92, 163.84, 300}
+	ttftBuckets     = []float64{0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1, 0.25, 0.5, 0.75, 1, 2.5, 5, 7.5, 10, 30, 60, 120, 300}
+	tokenBuckets    = []float64{1, 4, 16, 64, 256, 1024, 4096, 16384, 65536, 262144, 1048576, 4194304, 16777216, 67108864}
+)
+
+// Metrics holds the gateway's collectors in their own registry.
+type Metrics struct {
+	reg *prometheus.Registry
+
+	duration   *prometheus.HistogramVec
+	tokenUsage *prometheus.HistogramVec
+	ttft       *prometheus.HistogramVec
+	tokens     *prometheus.CounterVec
+	requests   *prometheus.CounterVec
+	attempts   *prometheus.CounterVec
+	fallbacks  *prometheus.CounterVec
+	retries    *prometheus.CounterVec
+	hedges     *prometheus.CounterVec
+
+	// providerTypes maps provider names to types; read-only after New.
+	providerTypes map[string]string
+}
+
+// New builds the metrics and registers them, with the Go runtime and
+// process collectors, in a fresh registry.
+func New(src Sources) *Metrics {
+	genAI := []string{"gen_ai_operation_name", "gen_ai_system", "gen_ai_request_model", "gen_ai_response_model", "provider", "key"}
+	m := &Metrics{
+		reg: prometheus.NewRegistry(),
+		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_client_operation_duration_seconds",
+			Help:    "Duration of GenAI operations through the gateway, arrival to last byte.",
+			Buckets: durationBuckets,
+		}, append(genAI[:len(genAI):len(genAI)], "error_type")),
+		tokenUsage: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_client_token_usage",
+			Help:    "Tokens used per request, by token type (input, output).",
+			Buckets: tokenBuckets,
+		}, append(genAI[:len(genAI):len(genAI)], "gen_ai_token_type")),
+		ttft: prometheus.NewHistogramVec(prometheus.HistogramOpts{
+			Name:    "gen_ai_server_time_to_first_token_seconds",
+			Help:    "Time from request arrival to the first streamed byte, for streamed requests.",
+			Buckets: ttftBuckets,
+		}, genAI),
+		tokens: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_tokens_total",
+			Help: "Tokens used, by type (input, output, cached_input, reasoning); model is the upstream model.",
+		}, []string{"type", "provider", "model", "key"}),
+		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_requests_total",
+			Help: "API requests answered; model is the model the client named.",
+		}, []string{"endpoint", "provider", "model", "key", "status", "error_type"}),
+		attempts: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_upstream_attempts_total",
+			Help: "Upstream attempts by target and outcome (ok, circuit_open, or the error class).",
+		}, []string{"target", "outcome"}),
+		fallbacks: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_fallbacks_total",
+			Help: "Requests served by a target other than the first one attempted.",
+		}, []string{"route"}),
+		retries: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_retries_total",
+			Help: "Attempts on a target already attempted within the same request.",
+		}, []string{"target"}),
+		hedges: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "switchyard_hedges_total",
+			Help: "Hedge requests started.",
+		}, []string{"route"}),
+		providerTypes: map[string]string{},
+	}
+	if src.Router != nil {
+		for _, p := range src.Router.Providers() {
+			m.providerTypes[p.Name()] = p.Type()
+		}
+	}
+	if src.PingTimeout <= 0 {
+		src.PingTimeout = time.Second
+	}
+	m.reg.MustRegister(m.duration, m.tokenUsage, m.ttft, m.tokens, m.requests, m.attempts, m.fallbacks, m.retries, m.hedges,
+		&scrapeCollector{src: src},
+		collectors.NewGoCollector(),
+		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
+	)
+	return m
+}
+
+// Registry returns the registry the metrics are in.
+func (m *Metrics) Registry() *prometheus.Registry { return m.reg }
+
+// Handler serves the metrics in the Prometheus exposition format.
+func (m *Metrics) Handler() http.Handler {
+	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{})
+}
+
+// statusText caches the status label values so the hot path does not
+// format numbers.
+var statusText = func() (s [600]string) {
+	for i := range s {
+		s[i] = strconv.Itoa(i)
+	}
+	return s
+}()
+
+func status(code int) string {
+	if code >= 0 && code < len(statusText) {
+		return statusText[code]
+	}
+	return strconv.Itoa(code)
+}
+
+// operation maps a request log endpoint to gen_ai.operation.name; "" for
+// endpoints that are not GenAI operations.
+func operation(endpoint string) string {
+	switch endpoint {
+	case "chat.completions":
+		return "chat"
+	case "embeddings":
+		return "embeddings"
+	}
+	return ""
+}
+
+// Observe records one finished request: rec is its request log record,
+// attempts the router's attempts, key the virtual key's name (or id; ""
+// when unauthenticated) and route the route it resolved to ("" if none).
+// It is safe for concurrent use and a nil *Metrics ignores it.
+func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key, route string) {
+	if m == nil {
+		return
+	}
+	m.requests.WithLabelValues(rec.Endpoint, rec.Provider, rec.RequestedModel, key, status(rec.Status), rec.ErrorClass).Inc()
+
+	if op := operation(rec.Endpoint); op != "" {
+		system := m.providerTypes[rec.Provider]
+		m.duration.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, rec.ErrorClass).Observe(rec.Latency.Seconds())
+		u := rec.Usage
+		if u.InputTokens > 0 || u.OutputTokens > 0 {
+			m.tokenUsage.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, "input").Observe(float64(u.InputTokens))
+			m.tokenUsage.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, "output").Observe(float64(u.OutputTokens))
+		}
+		if rec.Stream && rec.TTFT > 0 {
+			m.ttft.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key).Observe(rec.TTFT.Seconds())
+		}
+		m.addTokens("input", u.InputTokens, rec, key)
+		m.addTokens("output", u.OutputTokens, rec, key)
+		m.addTokens("cached_input", u.CachedInputTokens, rec, key)
+		m.addTokens("reasoning", u.ReasoningTokens, rec, key)
+	}
+
+	for i := range attempts {
+		a := &attempts[i]
+		m.attempts.WithLabelValues(a.Target, a.Outcome).Inc()
+		for j := range i {
+			if attempts[j].Target == a.Target {
+				m.retries.WithLabelValues(a.Target).Inc()
+				break
+			}
+		}
+		if a.Hedge {
+			m.hedges.WithLabelValues(route).Inc()
+		}
+	}
+	if len(attempts) > 0 && rec.Status == http.StatusOK && rec.Provider != "" && !isTarget(attempts[0].Target, rec.Provider, rec.Model) {
+		m.fallbacks.WithLabelValues(route).Inc()
+	}
+}
+
+func (m *Metrics) addTokens(typ string, n int64, rec *store.RequestLog, key string) {
+	if n > 0 {
+		m.tokens.WithLabelValues(typ, rec.Provider, rec.Model, key).Add(float64(n))
+	}
+}
+
+// isTarget reports whether target is provider/model, without building the
+// string.
+func isTarget(target, provider, model string) bool {
+	rest, ok := strings.CutPrefix(target, provider)
+	return ok && len(rest) == len(model)+1 && rest[0] == '/' && rest[1:] == model
+}
+
+// scrapeCollector reads the gauges that describe live state when scraped.
+type scrapeCollector struct {
+	src Sources
+}
+
+var (
+	breakerDesc = prometheus.NewDesc("switchyard_breaker_state",
+		"Circuit breaker state of a route's target: 0 closed, 1 half-open, 2 open.", []string{"route", "target"}, nil)
+	queueDesc = prometheus.NewDesc("switchyard_request_log_queue_depth",
+		"Request logs accepted and not yet written or given up on.", nil, nil)
+	writtenDesc = prometheus.NewDesc("switchyard_request_log_written_total",
+		"Request logs stored.", nil, nil)
+	droppedDesc = prometheus.NewDesc("switchyard_request_log_dropped_total",
+		"Request logs refused: queue full or writer closed.", nil, nil)
+	failedDesc = prometheus.NewDesc("switchyard_request_log_failed_total",
+		"Request logs given up on after the store kept failing.", nil, nil)
+	storeUpDesc = prometheus.NewDesc("switchyard_store_up",
+		"Whether the store answered a ping at scrape time (1) or not (0).", nil, nil)
+)
+
+func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
+	if c.src.Router != nil {
+		ch <- breakerDesc
+	}
+	if c.src.Log != nil {
+		ch <- queueDesc
+		ch <- writtenDesc
+		ch <- droppedDesc
+		ch <- failedDesc
+	}
+	if c.src.Store != nil {
+		ch <- storeUpDesc
+	}
+}
+
+func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
+	if r := c.src.Router; r != nil {
+		type pair struct{ route, target string }
+		seen := map[pair]bool{}
+		for _, rh := range r.Health() {
+			for _, th := range rh.Targets {
+				p := pair{rh.Name, th.Target}
+				if seen[p] {
+					continue
+				}
+				seen[p] = true
+				ch <- prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, breakerValue(th.Breaker), rh.Name, th.Target)
+			}
+		}
+	}
+	if l := c.src.Log; l != nil {
+		s := l.Stats()
+		ch <- prometheus.MustNewConstMetric(queueDesc, prometheus.GaugeValue, float64(s.Queued))
+		ch <- prometheus.MustNewConstMetric(writtenDesc, prometheus.CounterValue, float64(s.Written))
+		ch <- prometheus.MustNewConstMetric(droppedDesc, prometheus.CounterValue, float64(s.Dropped))
+		ch <- prometheus.MustNewConstMetric(failedDesc, prometheus.CounterValue, float64(s.Failed))
+	}
+	if st := c.src.Store; st != nil {
+		ctx, cancel := context.WithTimeout(context.Background(), c.src.PingTimeout)
+		up := 0.0
+		if st.Ping(ctx) == nil {
+			up = 1
+		}
+		cancel()
+		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
+	}
+}
+
+// breakerValue maps a breaker state name to the gauge value.
+func breakerValue(state string) float64 {
+	switch state {
+	case "closed":
+		return 0
+	case "half-open":
+		return 1
+	case "open":
+		return 2
+	}
+	return -1
+}
