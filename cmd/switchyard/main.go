@@ -77,12 +77,18 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 }
 
+// configPath is the config file named by -c or $SWITCHYARD_CONFIG, if any.
+func configPath(flagValue string) string {
+	if flagValue != "" {
+		return flagValue
+	}
+	return os.Getenv("SWITCHYARD_CONFIG")
+}
+
 // loadConfig reads the config file named by -c or $SWITCHYARD_CONFIG, or
 // builds one from the environment when there is none.
 func loadConfig(path string) (*config.Config, []config.EnvProvider, error) {
-	if path == "" {
-		path = os.Getenv("SWITCHYARD_CONFIG")
-	}
+	path = configPath(path)
 	opts := config.Options{ProviderTypes: provider.Types()}
 	if path == "" {
 		cfg, found := config.FromEnv(os.Getenv, opts.ProviderTypes)
@@ -124,6 +130,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	banner(ctx, stdout, cfg, found, g, ln.Addr().String())
+	if file := configPath(*path); file != "" {
+		// SIGHUP or a change to the file reloads it; a bad file is
+		// rejected and the running configuration stays.
+		hup := make(chan os.Signal, 1)
+		signal.Notify(hup, syscall.SIGHUP)
+		defer signal.Stop(hup)
+		go g.WatchConfig(ctx, file, config.Options{ProviderTypes: provider.Types()}, time.Second, hup)
+	}
 	return g.Serve(ctx, ln)
 }
 

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
@@ -34,6 +35,8 @@ type Gateway struct {
 	Handler    http.Handler
 	Metrics    *metrics.Metrics
 	logger     *slog.Logger
+	server     *server.Server
+	mu         sync.Mutex // guards transports
 	transports map[time.Duration]*http.Transport
 }
 
@@ -44,45 +47,84 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 	if err != nil {
 		return nil, err
 	}
-	// One transport per connect timeout: connection pools are per host
-	// anyway, and most providers share the default.
-	transports := map[time.Duration]*http.Transport{}
-	ps, err := provider.NewSet(cfg.Providers, func(p config.Provider) provider.Options {
-		t := transports[p.ConnectTimeout]
-		if t == nil {
-			t = NewTransport(p.ConnectTimeout)
-			transports[p.ConnectTimeout] = t
-		}
-		return provider.Options{Client: &http.Client{Transport: t}, Logger: logger}
-	})
+	g := &Gateway{Config: cfg, Store: st, logger: logger, transports: map[time.Duration]*http.Transport{}}
+	rt, err := g.newRouter(cfg)
 	if err != nil {
 		st.Close()
 		return nil, err
 	}
-	rt, err := router.New(ps, cfg.Models, cfg.Router)
-	if err != nil {
-		st.Close()
-		return nil, err
-	}
-	w := reqlog.New(st, reqlog.Options{
+	g.Providers = rt.ProviderSet()
+	g.Log = reqlog.New(st, reqlog.Options{
 		QueueSize:     cfg.RequestLog.QueueSize,
 		BatchSize:     cfg.RequestLog.BatchSize,
 		FlushInterval: cfg.RequestLog.FlushInterval,
 		Logger:        logger,
 	})
-	m := metrics.New(metrics.Sources{Router: rt, Log: w, Store: st})
-	srv := &server.Server{
+	g.server = &server.Server{
 		Router:       rt,
 		Keys:         keys.NewAuthenticator(st, keys.AuthenticatorOptions{}),
 		Store:        st,
-		RequestLog:   w,
+		RequestLog:   g.Log,
 		AdminKey:     cfg.AdminKey,
 		MaxBodyBytes: cfg.MaxBodyBytes,
 		Logger:       logger,
 		Allowed:      keys.Allowed,
-		Metrics:      m,
 	}
-	return &Gateway{Config: cfg, Store: st, Log: w, Providers: ps, Handler: srv.Handler(), Metrics: m, logger: logger, transports: transports}, nil
+	g.Metrics = metrics.New(metrics.Sources{Router: g.server.CurrentRouter, Log: g.Log, Store: st})
+	g.server.Metrics = g.Metrics
+	g.Handler = g.server.Handler()
+	return g, nil
+}
+
+// newRouter builds the providers and the router of cfg.
+func (g *Gateway) newRouter(cfg *config.Config) (*router.Router, error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	// One transport per connect timeout: connection pools are per host
+	// anyway, and most providers share the default. Reloads reuse them,
+	// and so their idle connections.
+	ps, err := provider.NewSet(cfg.Providers, func(p config.Provider) provider.Options {
+		t := g.transports[p.ConnectTimeout]
+		if t == nil {
+			t = NewTransport(p.ConnectTimeout)
+			g.transports[p.ConnectTimeout] = t
+		}
+		return provider.Options{Client: &http.Client{Transport: t}, Logger: g.logger}
+	})
+	if err != nil {
+		return nil, err
+	}
+	return router.New(ps, cfg.Models, cfg.Router)
+}
+
+// Reload applies a new configuration's providers, models and router policy,
+// atomically: requests in flight finish on the configuration they started
+// with, and targets keep their circuit breakers and latency history. The
+// settings a running process cannot change (listen, storage, admin key,
+// request log, body limit, shutdown timeout, logging) are kept, with a
+// warning when the new file changes them.
+func (g *Gateway) Reload(cfg *config.Config) error {
+	rt, err := g.newRouter(cfg)
+	if err != nil {
+		return err
+	}
+	old := g.Config
+	for name, changed := range map[string]bool{
+		"listen":           cfg.Listen != old.Listen,
+		"storage":          cfg.Storage != old.Storage,
+		"admin_key":        cfg.AdminKey != old.AdminKey,
+		"request_log":      cfg.RequestLog != old.RequestLog,
+		"max_body_bytes":   cfg.MaxBodyBytes != old.MaxBodyBytes,
+		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
+		"log":              cfg.Log != old.Log,
+	} {
+		if changed {
+			g.logger.Warn("config reload: "+name+" cannot change while running; restart to apply it", "field", name)
+		}
+	}
+	rt.InheritHealth(g.server.CurrentRouter())
+	g.server.SetRouter(rt)
+	return nil
 }
 
 // NewTransport returns the HTTP transport for upstream calls: many idle
@@ -110,9 +152,11 @@ func NewTransport(connectTimeout time.Duration) *http.Transport {
 // Close flushes the request log, closes the store and drops idle upstream
 // connections.
 func (g *Gateway) Close(ctx context.Context) error {
+	g.mu.Lock()
 	for _, t := range g.transports {
 		t.CloseIdleConnections()
 	}
+	g.mu.Unlock()
 	err := g.Log.Close(ctx)
 	return errors.Join(err, g.Store.Close())
 }

@@ -18,6 +18,7 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -31,8 +32,9 @@ import (
 
 // Sources are what the scrape-time gauges read. Any may be nil.
 type Sources struct {
-	// Router gives the breaker states and the provider types.
-	Router *router.Router
+	// Router returns the router in use (it changes on a config reload); it
+	// gives the breaker states and the provider types.
+	Router func() *router.Router
 	// Log is the request log writer.
 	Log interface{ Stats() reqlog.Stats }
 	// Store is pinged for switchyard_store_up.
@@ -55,6 +57,7 @@ var (
 // Metrics holds the gateway's collectors in their own registry.
 type Metrics struct {
 	reg *prometheus.Registry
+	src Sources
 
 	duration   *prometheus.HistogramVec
 	tokenUsage *prometheus.HistogramVec
@@ -66,8 +69,8 @@ type Metrics struct {
 	retries    *prometheus.CounterVec
 	hedges     *prometheus.CounterVec
 
-	// providerTypes maps provider names to types; read-only after New.
-	providerTypes map[string]string
+	// providerTypes maps provider names to types, for the router in use.
+	providerTypes atomic.Pointer[providerTypes]
 }
 
 // New builds the metrics and registers them, with the Go runtime and
@@ -75,6 +78,7 @@ type Metrics struct {
 func New(src Sources) *Metrics {
 	genAI := []string{"gen_ai_operation_name", "gen_ai_system", "gen_ai_request_model", "gen_ai_response_model", "provider", "key"}
 	m := &Metrics{
+		src: src,
 		reg: prometheus.NewRegistry(),
 		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "gen_ai_client_operation_duration_seconds",
@@ -115,13 +119,8 @@ func New(src Sources) *Metrics {
 			Name: "switchyard_hedges_total",
 			Help: "Hedge requests started.",
 		}, []string{"route"}),
-		providerTypes: map[string]string{},
 	}
-	if src.Router != nil {
-		for _, p := range src.Router.Providers() {
-			m.providerTypes[p.Name()] = p.Type()
-		}
-	}
+	m.providerTypes.Store(&providerTypes{})
 	if src.PingTimeout <= 0 {
 		src.PingTimeout = time.Second
 	}
@@ -169,6 +168,28 @@ func operation(endpoint string) string {
 	return ""
 }
 
+// providerTypes maps provider names to types, with the router they came
+// from so that a reload is noticed.
+type providerTypes struct {
+	router *router.Router
+	types  map[string]string
+}
+
+// system returns a provider's type (gen_ai.system) under the router in use.
+func (m *Metrics) system(provider string) string {
+	pt := m.providerTypes.Load()
+	if m.src.Router != nil {
+		if r := m.src.Router(); r != pt.router {
+			pt = &providerTypes{router: r, types: map[string]string{}}
+			for _, p := range r.Providers() {
+				pt.types[p.Name()] = p.Type()
+			}
+			m.providerTypes.Store(pt)
+		}
+	}
+	return pt.types[provider]
+}
+
 // Observe records one finished request: rec is its request log record,
 // attempts the router's attempts, key the virtual key's name (or id; ""
 // when unauthenticated) and route the route it resolved to ("" if none).
@@ -180,7 +201,7 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 	m.requests.WithLabelValues(rec.Endpoint, rec.Provider, rec.RequestedModel, key, status(rec.Status), rec.ErrorClass).Inc()
 
 	if op := operation(rec.Endpoint); op != "" {
-		system := m.providerTypes[rec.Provider]
+		system := m.system(rec.Provider)
 		m.duration.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, rec.ErrorClass).Observe(rec.Latency.Seconds())
 		u := rec.Usage
 		if u.InputTokens > 0 || u.OutputTokens > 0 {
@@ -263,7 +284,8 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 }
 
 func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
-	if r := c.src.Router; r != nil {
+	if c.src.Router != nil {
+		r := c.src.Router()
 		type pair struct{ route, target string }
 		seen := map[pair]bool{}
 		for _, rh := range r.Health() {

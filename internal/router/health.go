@@ -26,6 +26,20 @@ func (r *Router) health(t Target) *targetHealth {
 	return actual.(*targetHealth)
 }
 
+// InheritHealth takes over old's knowledge of target health (breakers,
+// latencies), so that a config reload does not forget which vendor is down.
+// Their breakers keep the settings they were made with; changed breaker
+// settings apply to targets first seen after the reload.
+func (r *Router) InheritHealth(old *Router) {
+	if old == nil {
+		return
+	}
+	old.targets.Range(func(k, v any) bool {
+		r.targets.LoadOrStore(k, v)
+		return true
+	})
+}
+
 // TargetHealth is a target's live health, for GET /admin/routes.
 type TargetHealth struct {
 	Target    string  `json:"target"`

@@ -171,5 +171,8 @@ func (r *Router) Names() []string { return r.names }
 // Route returns a configured model's route.
 func (r *Router) Route(name string) *Route { return r.routes[name] }
 
+// ProviderSet returns the router's providers.
+func (r *Router) ProviderSet() *provider.Set { return r.providers }
+
 // Providers returns the configured providers in config order.
 func (r *Router) Providers() []provider.Provider { return r.providers.All() }

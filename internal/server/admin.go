@@ -19,7 +19,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("DELETE /admin/keys/{id}", s.admin(s.adminRevokeKey))
 	mux.Handle("GET /admin/requests", s.admin(s.adminRequests))
 	mux.Handle("GET /admin/routes", s.admin(func(w http.ResponseWriter, r *http.Request) {
-		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": s.Router.Health()})
+		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": s.CurrentRouter().Health()})
 	}))
 	mux.Handle("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path})

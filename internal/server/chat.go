@@ -39,10 +39,10 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Chat(ctx, req, t.Model)
 	}
-	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, req.User), chat)
+	res, err := c.router.Do(r.Context(), rt, unit(rt, c, r, req.User), chat)
 	// Shadows copy the request whatever became of it; when there are any,
 	// the primary's answer is kept beside theirs.
-	keep := len(rt.Shadows) > 0 && s.Router.Shadow(rt, chat, s.shadowDone(rec)) > 0
+	keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, chat, s.shadowDone(rec)) > 0
 	if !served(w, &rec, c, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
@@ -174,7 +174,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, &rec, e)
 		return
 	}
-	res, err := s.Router.Do(r.Context(), rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+	res, err := c.router.Do(r.Context(), rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Embeddings(ctx, obj, t.Model)
 	})
 	if !served(w, &rec, c, res, err) {
@@ -191,7 +191,9 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 // the client used or, for a single target, the provider/model it resolves
 // to.
 func (s *Server) route(c *call, model string) (*router.Route, *llm.Error) {
-	rt, err := s.Router.Resolve(model)
+	// One router for the whole request, even if a reload swaps it.
+	c.router = s.CurrentRouter()
+	rt, err := c.router.Resolve(model)
 	if err != nil {
 		return nil, asError(err)
 	}

@@ -25,10 +25,10 @@ func (s *Server) models(c *call) []model {
 			out = append(out, model{ID: id, Object: "model", OwnedBy: owner})
 		}
 	}
-	for _, a := range s.Router.Names() {
+	for _, a := range s.CurrentRouter().Names() {
 		add(a, "switchyard")
 	}
-	for _, p := range s.Router.Providers() {
+	for _, p := range s.CurrentRouter().Providers() {
 		for _, m := range p.Models() {
 			add(p.Name()+"/"+m, p.Name())
 		}

@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"sync/atomic"
 	"strings"
 	"time"
 
@@ -41,7 +42,8 @@ type RequestLogger interface {
 
 // Server is the gateway's HTTP handler.
 type Server struct {
-	// Router resolves model names to provider targets.
+	// Router resolves model names to provider targets. After Handler,
+	// change it only with SetRouter.
 	Router *router.Router
 	// Keys authenticates clients.
 	Keys KeyLookup
@@ -61,14 +63,23 @@ type Server struct {
 	// both.
 	Metrics *metrics.Metrics
 
-	mux *http.ServeMux
+	mux    *http.ServeMux
+	router atomic.Pointer[router.Router]
 }
+
+// SetRouter replaces the router, atomically: a request in flight finishes
+// with the router (and the providers and policy) it started with.
+func (s *Server) SetRouter(r *router.Router) { s.router.Store(r) }
+
+// CurrentRouter returns the router in use.
+func (s *Server) CurrentRouter() *router.Router { return s.router.Load() }
 
 // Handler returns the HTTP handler. Call it once, after setting the fields.
 func (s *Server) Handler() http.Handler {
 	if s.Logger == nil {
 		s.Logger = slog.Default()
 	}
+	s.router.Store(s.Router)
 	mux := http.NewServeMux()
 	// Clients differ on whether /v1 is part of their base URL, so both
 	// forms are served.
@@ -103,6 +114,7 @@ type call struct {
 	key      store.Key
 	start    time.Time
 	attempts []router.Attempt
+	router   *router.Router // the router this request runs on
 	route    string // the route the model resolved to, for metrics
 }
 
