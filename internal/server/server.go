@@ -13,8 +13,8 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
-	"sync/atomic"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/keys"
@@ -115,7 +115,7 @@ type call struct {
 	start    time.Time
 	attempts []router.Attempt
 	router   *router.Router // the router this request runs on
-	route    string // the route the model resolved to, for metrics
+	route    string         // the route the model resolved to, for metrics
 }
 
 // readyz reports readiness: the store answers a ping within 2 s.
