@@ -42,6 +42,7 @@ type Config struct {
 	Providers       []Provider    `yaml:"providers"`
 	Models          []Model       `yaml:"models"`
 	Router          Router        `yaml:"router"`
+	Tracing         Tracing       `yaml:"tracing"`
 
 	// fromEnv names, for FromEnv's configs, the variables each field path
 	// was read from, so that Validate does not show their values.
@@ -52,6 +53,19 @@ type Config struct {
 type Log struct {
 	Format string `yaml:"format"` // "text" (default) or "json"
 	Level  string `yaml:"level"`  // "debug", "info" (default), "warn", "error"
+}
+
+// Tracing configures OpenTelemetry tracing, exported over OTLP/HTTP. It is
+// off unless Endpoint is set.
+type Tracing struct {
+	// Endpoint is the OTLP/HTTP collector, such as http://otel-collector:4318;
+	// traces go to its /v1/traces. Empty turns tracing off.
+	Endpoint string `yaml:"otlp_endpoint"`
+	// SampleRatio is the share of new traces recorded, in (0, 1] (default
+	// 1). Requests that arrive with a sampled trace are always recorded.
+	SampleRatio float64 `yaml:"sample_ratio"`
+	// ServiceName is the service.name of the spans (default "switchyard").
+	ServiceName string `yaml:"service_name"`
 }
 
 // RequestLog configures the asynchronous writer of request records.
@@ -220,6 +234,8 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.Router.Breaker.MinRequests, 10)
 	setZero(&c.Router.Breaker.FailureRate, 0.5)
 	setZero(&c.Router.Breaker.OpenFor, 30*time.Second)
+	setZero(&c.Tracing.SampleRatio, 1)
+	setZero(&c.Tracing.ServiceName, "switchyard")
 	for i := range c.Providers {
 		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
 		setZero(&c.Providers[i].ConnectTimeout, 10*time.Second)

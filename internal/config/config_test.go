@@ -120,7 +120,7 @@ providers:
 			name: "keys are not expanded",
 			src:  "${KEY}: :80\n",
 			env:  map[string]string{"KEY": "listen"},
-			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, listen, log, max_body_bytes, models, providers, request_log, router, shutdown_timeout, storage)`},
+			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, listen, log, max_body_bytes, models, providers, request_log, router, shutdown_timeout, storage, tracing)`},
 		},
 		{
 			name: "field set twice",
@@ -261,6 +261,17 @@ request_log:
 				`t.yaml:5: log.format: "xml" is not one of text, json`,
 				`t.yaml:8: request_log.batch_size: must not exceed queue_size (10): a batch is taken from the queue`,
 				`t.yaml:9: request_log.flush_interval: "30" is not a duration: write a number with a unit, such as "30s", "10m" or "1h30m"`,
+			},
+		},
+		{
+			name: "tracing",
+			src: `tracing:
+  otlp_endpoint: otel-collector:4318
+  sample_ratio: 1.5
+`,
+			want: []string{
+				`t.yaml:2: tracing.otlp_endpoint: must be an absolute http:// or https:// URL, such as http://otel-collector:4318`,
+				`t.yaml:3: tracing.sample_ratio: must be from 0 to 1`,
 			},
 		},
 		{
@@ -651,6 +662,7 @@ func TestDefaults(t *testing.T) {
 		Router: Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute,
 			ShadowConcurrency: 16, ShadowTimeout: 2 * time.Minute,
 			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second}},
+		Tracing: Tracing{SampleRatio: 1, ServiceName: "switchyard"},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

@@ -127,6 +127,18 @@ func (r *report) validate(c *Config, types []string) {
 	}
 	names := r.providers(c.Providers, types)
 	r.models(c.Models, names)
+	r.tracing(c.Tracing)
+}
+
+func (r *report) tracing(t Tracing) {
+	if t.Endpoint != "" {
+		if msg := checkBaseURL(t.Endpoint); msg != "" {
+			r.errorf("tracing.otlp_endpoint", "%s", strings.Replace(msg, "https://api.example.com/v1", "http://otel-collector:4318", 1))
+		}
+	}
+	if t.SampleRatio < 0 || t.SampleRatio > 1 {
+		r.errorf("tracing.sample_ratio", "must be from 0 to 1")
+	}
 }
 
 func (r *report) listen(addr string) {

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
@@ -24,6 +26,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/store"
 	_ "github.com/switchyard-ai/switchyard/internal/store/postgres" // register "postgres"
 	_ "github.com/switchyard-ai/switchyard/internal/store/sqlite"   // register "sqlite"
+	"github.com/switchyard-ai/switchyard/internal/tracing"
 )
 
 // Gateway is an assembled, not yet listening, Switchyard.
@@ -38,6 +41,9 @@ type Gateway struct {
 	server     *server.Server
 	mu         sync.Mutex // guards transports
 	transports map[time.Duration]*http.Transport
+	// tracer makes the request and attempt spans; stopTracing flushes it.
+	tracer      trace.TracerProvider
+	stopTracing func(context.Context) error
 }
 
 // New opens the store and builds every part of the gateway from cfg, which
@@ -48,6 +54,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		return nil, err
 	}
 	g := &Gateway{Config: cfg, Store: st, logger: logger, transports: map[time.Duration]*http.Transport{}}
+	if g.tracer, g.stopTracing, err = tracing.Setup(ctx, cfg.Tracing); err != nil {
+		st.Close()
+		return nil, fmt.Errorf("tracing: %w", err)
+	}
 	rt, err := g.newRouter(cfg)
 	if err != nil {
 		st.Close()
@@ -70,6 +80,7 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Logger:       logger,
 		Allowed:      keys.Allowed,
 	}
+	g.server.TracerProvider = g.tracer
 	g.Metrics = metrics.New(metrics.Sources{Router: g.server.CurrentRouter, Log: g.Log, Store: st})
 	g.server.Metrics = g.Metrics
 	g.Handler = g.server.Handler()
@@ -94,7 +105,23 @@ func (g *Gateway) newRouter(cfg *config.Config) (*router.Router, error) {
 	if err != nil {
 		return nil, err
 	}
-	return router.New(ps, cfg.Models, cfg.Router)
+	rt, err := router.New(ps, cfg.Models, cfg.Router)
+	if err != nil {
+		return nil, err
+	}
+	rt.TracerProvider = g.tracer
+	return rt, nil
+}
+
+// SetTracerProvider replaces the tracer provider of the request and
+// attempt spans, such as with a test's in-memory one. Call it before the
+// gateway serves; Close still shuts down only the configured provider.
+func (g *Gateway) SetTracerProvider(tp trace.TracerProvider) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.tracer = tp
+	g.server.TracerProvider = tp
+	g.server.CurrentRouter().TracerProvider = tp
 }
 
 // Reload applies a new configuration's providers, models and router policy,
@@ -117,6 +144,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		"max_body_bytes":   cfg.MaxBodyBytes != old.MaxBodyBytes,
 		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
 		"log":              cfg.Log != old.Log,
+		"tracing":          cfg.Tracing != old.Tracing,
 	} {
 		if changed {
 			g.logger.Warn("config reload: "+name+" cannot change while running; restart to apply it", "field", name)
@@ -158,7 +186,7 @@ func (g *Gateway) Close(ctx context.Context) error {
 	}
 	g.mu.Unlock()
 	err := g.Log.Close(ctx)
-	return errors.Join(err, g.Store.Close())
+	return errors.Join(err, g.Store.Close(), g.stopTracing(ctx))
 }
 
 // Serve serves on ln until ctx is done, then shuts down gracefully: it stops

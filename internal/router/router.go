@@ -19,6 +19,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
@@ -63,6 +65,9 @@ type Router struct {
 	shadows   chan struct{} // a slot per shadow request in flight
 	// ShadowsSkipped counts shadow requests not sent for want of a slot.
 	ShadowsSkipped atomic.Int64
+	// TracerProvider makes a client span per upstream attempt; nil
+	// means no tracing. Set it before the router serves.
+	TracerProvider trace.TracerProvider
 	// sleep waits between retries; tests replace it.
 	sleep func(d time.Duration, done <-chan struct{}) bool
 }

@@ -86,7 +86,7 @@ func (r *Router) Do(ctx context.Context, rt *Route, unit string, call Call) (*Re
 	}
 	for _, t := range candidates {
 		for try := 0; try <= rt.Retries; try++ {
-			reply, a, err := r.attempt(ctx, rt, t, call)
+			reply, a, err := r.attempt(ctx, rt, t, call, false)
 			res.Attempts = append(res.Attempts, a)
 			if err == nil {
 				res.Reply, res.Target = reply, t
@@ -124,9 +124,13 @@ func (r *Router) Do(ctx context.Context, rt *Route, unit string, call Call) (*Re
 }
 
 // attempt makes one call to t, within the route's first-token timeout, and
-// reports its outcome to t's circuit breaker.
-func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call) (*provider.Reply, Attempt, *llm.Error) {
-	a := Attempt{Target: t.String()}
+// reports its outcome to t's circuit breaker. hedge marks the second
+// request of a hedged pair. The attempt's client span ends when its
+// outcome is known: for a stream, at its first event.
+func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call, hedge bool) (reply *provider.Reply, a Attempt, e *llm.Error) {
+	a = Attempt{Target: t.String(), Hedge: hedge}
+	ctx, span := r.startAttemptSpan(ctx, t, hedge)
+	defer endAttemptSpan(span, &a)
 	h := r.health(t)
 	allowed, probe := h.breaker.Allow()
 	if !allowed {
@@ -212,7 +216,7 @@ func (r *Router) hedge(ctx context.Context, rt *Route, a, b Target, call Call, r
 		lctx, cancel := context.WithCancelCause(ctx)
 		cancels[i] = cancel
 		go func() {
-			reply, att, err := r.attempt(lctx, rt, t, call)
+			reply, att, err := r.attempt(lctx, rt, t, call, i == 1)
 			if err != nil {
 				cancel(nil)
 			}

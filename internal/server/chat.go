@@ -18,6 +18,8 @@ import (
 
 func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call) {
 	rec := s.newRecord(c, "chat.completions")
+	ctx, span := s.startSpan(r, "chat", c)
+	defer endSpan(span, &rec) // after finish: after the last byte
 	defer s.finish(&rec, c)
 
 	body, e := s.readBody(w, r)
@@ -31,6 +33,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
+	nameSpan(span, "chat", req.Model)
 	rt, e := s.route(c, req.Model)
 	if e != nil {
 		s.fail(w, &rec, e)
@@ -39,7 +42,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Chat(ctx, req, t.Model)
 	}
-	res, err := c.router.Do(r.Context(), rt, unit(rt, c, r, req.User), chat)
+	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)
 	// Shadows copy the request whatever became of it; when there are any,
 	// the primary's answer is kept beside theirs.
 	keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, chat, s.shadowDone(rec)) > 0
@@ -47,6 +50,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		s.fail(w, &rec, asError(err))
 		return
 	}
+	servedSpan(span, res)
 	if res.Reply.Stream == nil {
 		rec.Usage, rec.Reasoning = res.Reply.Usage, res.Reply.Reasoning
 		if keep {
@@ -157,6 +161,8 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 	rec := s.newRecord(c, "embeddings")
+	ctx, span := s.startSpan(r, "embeddings", c)
+	defer endSpan(span, &rec)
 	defer s.finish(&rec, c)
 	body, e := s.readBody(w, r)
 	if e != nil {
@@ -169,18 +175,20 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 		return
 	}
 	rec.RequestedModel = model
+	nameSpan(span, "embeddings", model)
 	rt, e := s.route(c, model)
 	if e != nil {
 		s.fail(w, &rec, e)
 		return
 	}
-	res, err := c.router.Do(r.Context(), rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+	res, err := c.router.Do(ctx, rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Embeddings(ctx, obj, t.Model)
 	})
 	if !served(w, &rec, c, res, err) {
 		s.fail(w, &rec, asError(err))
 		return
 	}
+	servedSpan(span, res)
 	reply := res.Reply
 	rec.Usage = reply.Usage
 	writeJSON(w, http.StatusOK, reply.Body)

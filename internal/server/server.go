@@ -17,6 +17,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.opentelemetry.io/otel/trace"
+
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
@@ -62,6 +64,9 @@ type Server struct {
 	// Metrics records every request and serves GET /metrics; nil disables
 	// both.
 	Metrics *metrics.Metrics
+	// TracerProvider makes a server span per chat and embeddings request;
+	// nil means no tracing.
+	TracerProvider trace.TracerProvider
 
 	mux    *http.ServeMux
 	router atomic.Pointer[router.Router]

@@ -20,6 +20,8 @@ import (
 	"net/http"
 	"strings"
 
+	"go.opentelemetry.io/otel/propagation"
+
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -230,8 +232,13 @@ func (a *Adapter) newRequest(ctx context.Context, url string, body []byte, strea
 			h.Set("Authorization", "Bearer "+a.cfg.APIKey)
 		}
 	}
+	// W3C trace context, so the upstream's spans join the request's trace.
+	// An explicit propagator: the global one is whatever a library set.
+	traceContext.Inject(ctx, propagation.HeaderCarrier(h))
 	return httpReq, nil
 }
+
+var traceContext = propagation.TraceContext{}
 
 func (a *Adapter) send(httpReq *http.Request) (*http.Response, error) {
 	resp, err := a.client.Do(httpReq)
