@@ -41,6 +41,9 @@ func TestBreakerSkipsFailingTarget(t *testing.T) {
 	// Every target open: fail fast with 503 and a retry-after.
 	rt = route(0, "m")
 	res, err = r.Do(context.Background(), rt, "u", call)
+	if len(res.Attempts) != 1 || res.Attempts[0].Outcome != "circuit_open" {
+		t.Errorf("all open: attempts %+v", res.Attempts)
+	}
 	e := asError(err)
 	if e.HTTPStatus() != 503 || e.RetryAfter == "" || aCalls.Load() != 4 {
 		t.Errorf("all open: %+v after %d calls", e, aCalls.Load())

@@ -25,7 +25,6 @@ var (
 	contentStrKey  = []byte(`"content":"`)
 	usageKey       = []byte(`"usage":`)
 	errorKey       = []byte(`"error":`)
-	emptyChoiceKey = []byte(`"choices":[]`)
 )
 
 // stream passes an upstream chat completions stream to the client.
