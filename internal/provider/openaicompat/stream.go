@@ -18,13 +18,13 @@ import (
 const maxReasoning = 256 << 10
 
 var (
-	doneData       = []byte("[DONE]")
-	doneEvent      = []byte("data: [DONE]\n\n")
-	reasoningKey   = []byte(`"reasoning":`)
-	reasoningCKey  = []byte(`"reasoning_content":`)
-	contentStrKey  = []byte(`"content":"`)
-	usageKey       = []byte(`"usage":`)
-	errorKey       = []byte(`"error":`)
+	doneData      = []byte("[DONE]")
+	doneEvent     = []byte("data: [DONE]\n\n")
+	reasoningKey  = []byte(`"reasoning":`)
+	reasoningCKey = []byte(`"reasoning_content":`)
+	contentStrKey = []byte(`"content":"`)
+	usageKey      = []byte(`"usage":`)
+	errorKey      = []byte(`"error":`)
 )
 
 // stream passes an upstream chat completions stream to the client.
