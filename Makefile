@@ -1,6 +1,6 @@
 # The README's two commands: `go run ./cmd/switchyard serve` and `make test`.
 
-.PHONY: test fuzz bench build
+.PHONY: test fuzz bench build lint
 
 # Starts PostgreSQL and Redis if needed, then runs every test with the race
 # detector.
@@ -19,3 +19,8 @@ fuzz:
 # Runs the load benchmark: direct calls against calls through the gateway.
 bench:
 	go run ./bench
+
+# staticcheck, pinned; not part of `make test` so that the tests never
+# depend on fetching a linter.
+lint:
+	go run honnef.co/go/tools/cmd/staticcheck@v0.8.2 ./...
