@@ -254,6 +254,8 @@ type scrapeCollector struct {
 }
 
 var (
+	shadowsSkippedDesc = prometheus.NewDesc("switchyard_shadows_skipped_total",
+		"Shadow requests not sent because every shadow slot was taken.", nil, nil)
 	breakerDesc = prometheus.NewDesc("switchyard_breaker_state",
 		"Circuit breaker state of a route's target: 0 closed, 1 half-open, 2 open.", []string{"route", "target"}, nil)
 	queueDesc = prometheus.NewDesc("switchyard_request_log_queue_depth",
@@ -271,6 +273,7 @@ var (
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	if c.src.Router != nil {
 		ch <- breakerDesc
+		ch <- shadowsSkippedDesc
 	}
 	if c.src.Log != nil {
 		ch <- queueDesc
@@ -298,6 +301,7 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 				ch <- prometheus.MustNewConstMetric(breakerDesc, prometheus.GaugeValue, breakerValue(th.Breaker), rh.Name, th.Target)
 			}
 		}
+		ch <- prometheus.MustNewConstMetric(shadowsSkippedDesc, prometheus.CounterValue, float64(r.ShadowsSkipped()))
 	}
 	if l := c.src.Log; l != nil {
 		s := l.Stats()

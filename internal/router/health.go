@@ -29,11 +29,13 @@ func (r *Router) health(t Target) *targetHealth {
 // InheritHealth takes over old's knowledge of target health (breakers,
 // latencies), so that a config reload does not forget which vendor is down.
 // Their breakers keep the settings they were made with; changed breaker
-// settings apply to targets first seen after the reload.
+// settings apply to targets first seen after the reload. The count of
+// skipped shadows carries on too, so that it stays a counter.
 func (r *Router) InheritHealth(old *Router) {
 	if old == nil {
 		return
 	}
+	r.skipped = old.skipped
 	old.targets.Range(func(k, v any) bool {
 		r.targets.LoadOrStore(k, v)
 		return true

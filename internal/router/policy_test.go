@@ -228,3 +228,32 @@ func TestMidStreamFailureCounts(t *testing.T) {
 		t.Errorf("after 2 streams cut mid-way: %+v", th)
 	}
 }
+
+func TestShadowBoundedAndCounted(t *testing.T) {
+	r, _ := testRouter(t)
+	r.shadows = make(chan struct{}, 1)
+	r.skipped = new(atomic.Int64)
+	r.policy.ShadowTimeout = time.Second
+	rt := route(0, "m")
+	rt.Shadows = []ShadowTarget{{Target: Target{stub{"s"}, "m"}, Sample: 1}}
+	release := make(chan struct{})
+	done := make(chan struct{}, 2)
+	call := func(ctx context.Context, tg Target) (*provider.Reply, error) {
+		<-release
+		return &provider.Reply{Body: []byte("x")}, nil
+	}
+	record := func(context.Context, Target, *provider.Reply, error, time.Duration) { done <- struct{}{} }
+	if n := r.Shadow(rt, call, record); n != 1 {
+		t.Fatalf("started %d shadows", n)
+	}
+	if n := r.Shadow(rt, call, record); n != 0 || r.ShadowsSkipped() != 1 {
+		t.Fatalf("a shadow over the bound: started %d, skipped %d", n, r.ShadowsSkipped())
+	}
+	close(release)
+	<-done
+	next := &Router{}
+	next.InheritHealth(r)
+	if next.ShadowsSkipped() != 1 {
+		t.Error("the skipped count did not survive a reload")
+	}
+}

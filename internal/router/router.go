@@ -63,8 +63,7 @@ type Router struct {
 	policy    config.Router
 	targets   sync.Map      // target string → *targetHealth
 	shadows   chan struct{} // a slot per shadow request in flight
-	// ShadowsSkipped counts shadow requests not sent for want of a slot.
-	ShadowsSkipped atomic.Int64
+	skipped   *atomic.Int64 // shadow requests not sent for want of a slot
 	// TracerProvider makes a client span per upstream attempt; nil
 	// means no tracing. Set it before the router serves.
 	TracerProvider trace.TracerProvider
@@ -79,7 +78,7 @@ const DefaultRetries = 1
 // New builds a router over providers, the config's models and its policy.
 func New(providers *provider.Set, models []config.Model, policy config.Router) (*Router, error) {
 	r := &Router{providers: providers, routes: map[string]*Route{}, bare: map[string]Target{}, policy: policy, sleep: sleep,
-		shadows: make(chan struct{}, max(1, policy.ShadowConcurrency))}
+		shadows: make(chan struct{}, max(1, policy.ShadowConcurrency)), skipped: new(atomic.Int64)}
 	for _, p := range providers.All() {
 		for _, m := range p.Models() {
 			if _, dup := r.bare[m]; !dup {
@@ -175,6 +174,10 @@ func (r *Router) Names() []string { return r.names }
 
 // Route returns a configured model's route.
 func (r *Router) Route(name string) *Route { return r.routes[name] }
+
+// ShadowsSkipped counts the shadow requests not sent for want of a slot,
+// since the first router of the process.
+func (r *Router) ShadowsSkipped() int64 { return r.skipped.Load() }
 
 // ProviderSet returns the router's providers.
 func (r *Router) ProviderSet() *provider.Set { return r.providers }

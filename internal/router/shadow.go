@@ -27,7 +27,7 @@ func (r *Router) Shadow(rt *Route, call Call, done ShadowDone) int {
 		select {
 		case r.shadows <- struct{}{}:
 		default:
-			r.ShadowsSkipped.Add(1)
+			r.skipped.Add(1)
 			continue
 		}
 		n++
