@@ -16,6 +16,7 @@ import (
 
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+	"github.com/openai/openai-go/v3/packages/ssestream"
 	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
@@ -95,6 +96,20 @@ func (e *env) logs() []store.RequestLog {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+// accumulate reads a stream to its end, as the SDK's accumulator
+// assembles it, and fails the test on a stream error.
+func accumulate(t *testing.T, s *ssestream.Stream[openai.ChatCompletionChunk]) openai.ChatCompletionAccumulator {
+	t.Helper()
+	var acc openai.ChatCompletionAccumulator
+	for s.Next() {
+		acc.AddChunk(s.Current())
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return acc
 }
 
 func userMsg(s string) []openai.ChatCompletionMessageParamUnion {
@@ -205,13 +220,7 @@ func TestConformanceParallelToolCalls(t *testing.T) {
 		ParallelToolCalls: openai.Bool(true),
 	}
 	s := e.client.Chat.Completions.NewStreaming(context.Background(), params)
-	var acc openai.ChatCompletionAccumulator
-	for s.Next() {
-		acc.AddChunk(s.Current())
-	}
-	if err := s.Err(); err != nil {
-		t.Fatal(err)
-	}
+	acc := accumulate(t, s)
 	calls := acc.Choices[0].Message.ToolCalls
 	if len(calls) < 2 {
 		t.Fatalf("%d tool calls", len(calls))

@@ -121,13 +121,7 @@ func TestMetrics(t *testing.T) {
 	for _, n := range streams {
 		st := e.client.Chat.Completions.NewStreaming(ctx, openai.ChatCompletionNewParams{Model: target, Messages: userMsg("hi"),
 			StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)}})
-		var acc openai.ChatCompletionAccumulator
-		for st.Next() {
-			acc.AddChunk(st.Current())
-		}
-		if err := st.Err(); err != nil {
-			t.Fatal(err)
-		}
+		acc := accumulate(t, st)
 		if acc.Usage.CompletionTokens != int64(n) {
 			t.Fatalf("stream completion tokens %d, the fake documents %d", acc.Usage.CompletionTokens, n)
 		}

@@ -33,13 +33,7 @@ func TestShadowTraffic(t *testing.T) {
 		var content string
 		if stream {
 			s := e.client.Chat.Completions.NewStreaming(context.Background(), params)
-			var acc openai.ChatCompletionAccumulator
-			for s.Next() {
-				acc.AddChunk(s.Current())
-			}
-			if err := s.Err(); err != nil {
-				t.Fatal(err)
-			}
+			acc := accumulate(t, s)
 			content = acc.Choices[0].Message.Content
 		} else {
 			resp, err := e.client.Chat.Completions.New(context.Background(), params)

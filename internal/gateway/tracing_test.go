@@ -90,13 +90,7 @@ func TestTracing(t *testing.T) {
 		Model: "openai/gpt-4o-mini", Messages: userMsg("hi"),
 		StreamOptions: openai.ChatCompletionStreamOptionsParam{IncludeUsage: openai.Bool(true)},
 	}, option.WithResponseInto(&httpResp))
-	var acc openai.ChatCompletionAccumulator
-	for s.Next() {
-		acc.AddChunk(s.Current())
-	}
-	if err := s.Err(); err != nil {
-		t.Fatal(err)
-	}
+	acc := accumulate(t, s)
 	if acc.Usage.CompletionTokens == 0 {
 		t.Fatal("no usage in the stream")
 	}

@@ -1,6 +1,7 @@
 package llm
 
 import (
+	"errors"
 	"fmt"
 	"net/http"
 )
@@ -69,7 +70,12 @@ func (e *Error) HTTPStatus() int {
 	return http.StatusInternalServerError
 }
 
-// Errorf returns an Error of the given kind.
-func Errorf(kind ErrorKind, format string, args ...any) *Error {
-	return &Error{Kind: kind, Message: fmt.Sprintf(format, args...)}
+// AsError returns err as an *Error: the one it wraps, or an internal
+// server error that shows the client nothing of err.
+func AsError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return &Error{Kind: KindServer, Class: "internal", Message: "internal error"}
 }

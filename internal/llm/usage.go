@@ -21,6 +21,3 @@ type Usage struct {
 
 // Total is input plus output tokens.
 func (u Usage) Total() int64 { return u.InputTokens + u.OutputTokens }
-
-// IsZero reports whether no usage was recorded.
-func (u Usage) IsZero() bool { return u == Usage{} }

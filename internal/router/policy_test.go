@@ -44,7 +44,7 @@ func TestBreakerSkipsFailingTarget(t *testing.T) {
 	if len(res.Attempts) != 1 || res.Attempts[0].Outcome != "circuit_open" {
 		t.Errorf("all open: attempts %+v", res.Attempts)
 	}
-	e := asError(err)
+	e := llm.AsError(err)
 	if e.HTTPStatus() != 503 || e.RetryAfter == "" || aCalls.Load() != 4 {
 		t.Errorf("all open: %+v after %d calls", e, aCalls.Load())
 	}
@@ -147,7 +147,7 @@ func TestIdleTimeout(t *testing.T) {
 		t.Fatalf("first event: %v", err)
 	}
 	_, err = res.Reply.Stream.Next()
-	if e := asError(err); e.Class != "idle_timeout" || e.HTTPStatus() != 504 {
+	if e := llm.AsError(err); e.Class != "idle_timeout" || e.HTTPStatus() != 504 {
 		t.Errorf("err = %v", err)
 	}
 	if _, err := res.Reply.Stream.Next(); err == io.EOF {

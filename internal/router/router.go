@@ -172,9 +172,6 @@ func (r *Router) qualified(model string) (Target, bool) {
 // Names returns the configured model names in config order.
 func (r *Router) Names() []string { return r.names }
 
-// Route returns a configured model's route.
-func (r *Router) Route(name string) *Route { return r.routes[name] }
-
 // ShadowsSkipped counts the shadow requests not sent for want of a slot,
 // since the first router of the process.
 func (r *Router) ShadowsSkipped() int64 { return r.skipped.Load() }

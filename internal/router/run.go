@@ -156,9 +156,9 @@ func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call, he
 		timer.Stop()
 	}
 	a.Latency = time.Since(t0)
-	a.LatencyMs = float64(a.Latency.Microseconds()) / 1000
+	a.LatencyMs = ms(a.Latency)
 	if err != nil {
-		e := asError(err)
+		e := llm.AsError(err)
 		switch context.Cause(actx) {
 		case errFirstToken:
 			e = &llm.Error{Kind: llm.KindTimeout, Class: "first_token_timeout",
@@ -240,7 +240,6 @@ func (r *Router) hedge(ctx context.Context, rt *Route, a, b Target, call Call, r
 			startHedge()
 		case o := <-ch:
 			running--
-			o.att.Hedge = o.hedge
 			res.Attempts = append(res.Attempts, o.att)
 			if o.err == nil {
 				res.Reply = o.reply
@@ -328,7 +327,7 @@ func (g *guarded) Next() ([]byte, error) {
 		err = &llm.Error{Kind: llm.KindTimeout, Class: "idle_timeout",
 			Message: "the upstream stream stalled for longer than " + g.idle.String()}
 	}
-	if err != nil && err != io.EOF && Retryable(asError(err)) {
+	if err != nil && err != io.EOF && Retryable(llm.AsError(err)) {
 		g.breaker.Record(false, false)
 	}
 	return b, err
@@ -420,14 +419,6 @@ func (p *peeked) Next() ([]byte, error) {
 		return ev, nil
 	}
 	return p.Stream.Next()
-}
-
-func asError(err error) *llm.Error {
-	var e *llm.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &llm.Error{Kind: llm.KindServer, Class: "internal", Message: "internal error"}
 }
 
 // JSON renders attempts for the request log.

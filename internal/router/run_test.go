@@ -103,7 +103,7 @@ func TestDo(t *testing.T) {
 			r, _ := testRouter(t)
 			var calls []string
 			res, err := r.Do(context.Background(), route(tt.retries, "m", "b/m"), "u", tt.script.call(&calls))
-			if tt.wantErr == 0 && err != nil || tt.wantErr != 0 && (err == nil || asError(err).HTTPStatus() != tt.wantErr) {
+			if tt.wantErr == 0 && err != nil || tt.wantErr != 0 && (err == nil || llm.AsError(err).HTTPStatus() != tt.wantErr) {
 				t.Fatalf("err = %v, want status %d", err, tt.wantErr)
 			}
 			if !slices.Equal(calls, tt.calls) {

@@ -29,7 +29,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 	}
 	req, err := openaiwire.ParseChatRequest(body)
 	if err != nil {
-		s.fail(w, &rec, asError(err))
+		s.fail(w, &rec, llm.AsError(err))
 		return
 	}
 	rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
@@ -47,7 +47,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 	// the primary's answer is kept beside theirs.
 	keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, chat, s.shadowDone(rec)) > 0
 	if !served(w, &rec, c, res, err) {
-		s.fail(w, &rec, asError(err))
+		s.fail(w, &rec, llm.AsError(err))
 		return
 	}
 	servedSpan(span, res)
@@ -71,7 +71,7 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 			Endpoint: parent.Endpoint, RequestedModel: parent.RequestedModel, Provider: t.Provider.Name(), Model: t.Model, Stream: parent.Stream}
 		switch {
 		case err != nil:
-			e := asError(err)
+			e := llm.AsError(err)
 			rec.Status, rec.ErrorClass, rec.ErrorMessage = e.HTTPStatus(), e.Class, e.Message
 		case reply.Stream == nil:
 			rec.Status, rec.Usage, rec.Reasoning = http.StatusOK, reply.Usage, reply.Reasoning
@@ -84,7 +84,7 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 				chunk, err := st.Next()
 				if err != nil {
 					if err != io.EOF {
-						e := asError(err)
+						e := llm.AsError(err)
 						rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
 					}
 					break
@@ -103,9 +103,9 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 }
 
 // stream copies an upstream stream to the client event by event. The
-// router has already read the first event (a stream that fails before it
-// was a failed attempt, answered with an ordinary error status); the check
-// below only guards a stream handed over without it.
+// router hands it over with its first event already read (a stream that
+// failed before it was a failed attempt, answered with an error status),
+// so the status can be sent at once.
 func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
 	var text strings.Builder
 	defer func() {
@@ -113,14 +113,6 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 		rec.Response = text.String()
 		st.Close()
 	}()
-	first, err := st.Next()
-	if err != nil {
-		if err == io.EOF {
-			err = &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream was empty"}
-		}
-		s.fail(w, rec, asError(err))
-		return
-	}
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
 	h.Set("Cache-Control", "no-cache")
@@ -128,22 +120,13 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 	w.WriteHeader(http.StatusOK)
 	rec.Status = http.StatusOK
 	rc := http.NewResponseController(w)
-	rec.TTFT = time.Since(c.start)
-	for chunk := first; ; {
-		if _, err := w.Write(chunk); err != nil {
-			rec.ErrorClass, rec.ErrorMessage = "client_gone", "the client went away mid-stream"
-			return
-		}
-		rc.Flush()
-		if keep {
-			text.WriteString(openaiwire.StreamText(chunk))
-		}
-		chunk, err = st.Next()
+	for {
+		chunk, err := st.Next()
 		if err == io.EOF {
 			return
 		}
 		if err != nil {
-			e := asError(err)
+			e := llm.AsError(err)
 			rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
 			if n := len(c.attempts); n > 0 {
 				c.attempts[n-1].Outcome, c.attempts[n-1].Error = e.Class, e.Message
@@ -155,6 +138,17 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 				rc.Flush()
 			}
 			return
+		}
+		if rec.TTFT == 0 {
+			rec.TTFT = time.Since(c.start)
+		}
+		if _, err := w.Write(chunk); err != nil {
+			rec.ErrorClass, rec.ErrorMessage = "client_gone", "the client went away mid-stream"
+			return
+		}
+		rc.Flush()
+		if keep {
+			text.WriteString(openaiwire.StreamText(chunk))
 		}
 	}
 }
@@ -171,7 +165,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 	}
 	obj, model, err := openaiwire.ParseEmbeddingsRequest(body)
 	if err != nil {
-		s.fail(w, &rec, asError(err))
+		s.fail(w, &rec, llm.AsError(err))
 		return
 	}
 	rec.RequestedModel = model
@@ -185,7 +179,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 		return t.Provider.Embeddings(ctx, obj, t.Model)
 	})
 	if !served(w, &rec, c, res, err) {
-		s.fail(w, &rec, asError(err))
+		s.fail(w, &rec, llm.AsError(err))
 		return
 	}
 	servedSpan(span, res)
@@ -203,7 +197,7 @@ func (s *Server) route(c *call, model string) (*router.Route, *llm.Error) {
 	c.router = s.CurrentRouter()
 	rt, err := c.router.Resolve(model)
 	if err != nil {
-		return nil, asError(err)
+		return nil, llm.AsError(err)
 	}
 	c.route = rt.Name
 	if s.Allowed != nil && !s.Allowed(c.key, model) && (len(rt.Targets) != 1 || !s.Allowed(c.key, rt.Targets[0].String())) {

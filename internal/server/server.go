@@ -262,12 +262,3 @@ func newID(prefix string) string {
 	rand.Read(b[6:])
 	return prefix + hex.EncodeToString(b[:])
 }
-
-// asError turns any error into an *llm.Error.
-func asError(err error) *llm.Error {
-	var e *llm.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	return &llm.Error{Kind: llm.KindServer, Class: "internal", Message: "internal error"}
-}
