@@ -104,7 +104,7 @@ func (s *stream) chunk(data, raw []byte) ([]byte, error) {
 			return nil, e
 		}
 	}
-	hasUsage := bytes.Contains(data, usageKey) && !bytes.Contains(data, []byte(`"usage":null`))
+	hasUsage := bytes.Contains(data, usageKey) && !bytes.Contains(data, usageNull)
 	if hasUsage {
 		var c struct {
 			Choices []json.RawMessage `json:"choices"`
