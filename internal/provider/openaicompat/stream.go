@@ -24,6 +24,7 @@ var (
 	reasoningCKey = []byte(`"reasoning_content":`)
 	contentStrKey = []byte(`"content":"`)
 	usageKey      = []byte(`"usage":`)
+	usageNull     = []byte(`"usage":null`)
 	errorKey      = []byte(`"error":`)
 )
 
