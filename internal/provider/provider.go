@@ -29,10 +29,31 @@ type Provider interface {
 	Type() string
 	// Models are the models the configuration lists for this provider.
 	Models() []string
-	// Chat sends an OpenAI-dialect chat completions request for model.
-	Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*Reply, error)
+	// Generate sends a canonical chat request for model. Every adapter
+	// implements it; it is how any client dialect reaches any vendor.
+	Generate(ctx context.Context, req *llm.Request, model string) (*Generation, error)
 	// Embeddings sends an OpenAI-dialect embeddings request for model.
 	Embeddings(ctx context.Context, body jsonobj.Object, model string) (*Reply, error)
+}
+
+// OpenAIChat is implemented by adapters whose vendor speaks the OpenAI chat
+// completions wire format. It is the fast path: an OpenAI-dialect request
+// is forwarded with only its top-level fields edited, and the answer's
+// bytes stream back as they arrive, without a canonical decode and
+// re-encode.
+type OpenAIChat interface {
+	// Chat sends an OpenAI-dialect chat completions request for model.
+	Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*Reply, error)
+}
+
+// Generation is a vendor's successful answer to Generate, as canonical
+// events (a non-streamed upstream answer is replayed as events).
+type Generation struct {
+	// Header holds response headers worth passing to the client, such as
+	// x-switchyard-dropped-params naming request fields the adapter could
+	// not translate for its vendor.
+	Header http.Header
+	Events llm.Stream
 }
 
 // Reply is a vendor's successful answer, in the OpenAI dialect.
@@ -147,3 +168,14 @@ func (s *Set) Get(name string) (Provider, bool) {
 
 // All returns the providers in configuration order.
 func (s *Set) All() []Provider { return slices.Clone(s.order) }
+
+// Chat sends an OpenAI-dialect chat request to p: through its fast path when
+// it speaks the OpenAI wire format, otherwise translated through the
+// canonical model.
+func Chat(ctx context.Context, p Provider, req *openaiwire.ChatRequest, model string) (*Reply, error) {
+	if c, ok := p.(OpenAIChat); ok {
+		return c.Chat(ctx, req, model)
+	}
+	// TODO(canonical): decode req with openaiwire, Generate, encode back.
+	return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "bad_request", Message: "provider " + p.Name() + " cannot serve OpenAI-dialect requests yet"}
+}

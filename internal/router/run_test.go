@@ -12,7 +12,6 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 )
 
@@ -22,7 +21,7 @@ type stub struct{ name string }
 func (s stub) Name() string     { return s.name }
 func (s stub) Type() string     { return "stub" }
 func (s stub) Models() []string { return nil }
-func (s stub) Chat(context.Context, *openaiwire.ChatRequest, string) (*provider.Reply, error) {
+func (s stub) Generate(context.Context, *llm.Request, string) (*provider.Generation, error) {
 	panic("not called")
 }
 func (s stub) Embeddings(context.Context, jsonobj.Object, string) (*provider.Reply, error) {

@@ -40,7 +40,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
-		return t.Provider.Chat(ctx, req, t.Model)
+		return provider.Chat(ctx, t.Provider, req, t.Model)
 	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)
 	// Shadows copy the request whatever became of it; when there are any,

@@ -108,7 +108,13 @@ func (a *Adapter) Name() string     { return a.cfg.Name }
 func (a *Adapter) Type() string     { return a.cfg.Type }
 func (a *Adapter) Models() []string { return a.cfg.Models }
 
-// Chat implements provider.Provider.
+// Generate implements provider.Provider.
+// TODO(canonical): replaced by the canonical OpenAI-wire translators.
+func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) (*provider.Generation, error) {
+	return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "bad_request", Message: "provider " + a.cfg.Name + " cannot serve this dialect yet"}
+}
+
+// Chat implements provider.OpenAIChat.
 func (a *Adapter) Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*provider.Reply, error) {
 	// Copy the field list: the request may be sent to another target later.
 	body := jsonobj.Object{Fields: append([]jsonobj.Field(nil), req.Body.Fields...)}

@@ -50,7 +50,7 @@ func Chat(t *testing.T, cfg config.Provider, resp fakeupstream.Response, body st
 		t.Fatalf("bad test request: %v", err)
 	}
 	var res Result
-	reply, err := p.Chat(context.Background(), req, modelOf(t, req.Model))
+	reply, err := provider.Chat(context.Background(), p, req, modelOf(t, req.Model))
 	res.Sent = fake.LastRequest()
 	if err != nil {
 		res.Err = asLLM(t, err)
