@@ -147,3 +147,55 @@ func Body(t *testing.T, name string) []byte {
 	t.Helper()
 	return Transcript(t, name).Body
 }
+
+// GenerateResult is what Generate observed.
+type GenerateResult struct {
+	Header http.Header
+	// Events are the canonical events in order, up to the end or the
+	// failure; Response is their assembly (nil when the stream failed).
+	Events   []llm.Event
+	Response *llm.Response
+	// Err is the failure, before the first event or after.
+	Err *llm.Error
+	// Sent is the request the upstream received.
+	Sent fakeupstream.Recorded
+}
+
+// Generate sends req through a provider of cfg's type whose upstream answers
+// with resp on every path ending in pathSuffix, and collects the canonical
+// events. It fails the test when the events break the stream grammar.
+func Generate(t *testing.T, cfg config.Provider, pathSuffix string, resp fakeupstream.Response, req *llm.Request) GenerateResult {
+	t.Helper()
+	fake := fakeupstream.New()
+	t.Cleanup(fake.Close)
+	fake.Handle(pathSuffix, resp)
+	p := newProvider(t, cfg, fake)
+	var res GenerateResult
+	g, err := p.Generate(context.Background(), req, modelOf(t, req.Model))
+	res.Sent = fake.LastRequest()
+	if err != nil {
+		res.Err = asLLM(t, err)
+		return res
+	}
+	res.Header = g.Header
+	defer g.Events.Close()
+	var acc llm.Accumulator
+	for {
+		ev, err := g.Events.Next()
+		if err == io.EOF {
+			if !acc.Stopped() {
+				t.Fatalf("stream ended without a stop event after %d events", len(res.Events))
+			}
+			res.Response = &acc.Response
+			return res
+		}
+		if err != nil {
+			res.Err = asLLM(t, err)
+			return res
+		}
+		res.Events = append(res.Events, ev)
+		if err := acc.Add(ev); err != nil {
+			t.Fatalf("event %d: %v", len(res.Events)-1, err)
+		}
+	}
+}
