@@ -135,6 +135,11 @@ type Model struct {
 	// background: their answers are stored beside the primary's (for the
 	// replacement lab to judge) and never reach the client.
 	Shadows []Shadow `yaml:"shadows"`
+	// Reasoning decides what clients see of the model's reasoning: "pass"
+	// (default: OpenAI-dialect clients get reasoning_content, Anthropic
+	// ones thinking blocks) or "strip" (clients get none). The request log
+	// keeps the reasoning text either way.
+	Reasoning string `yaml:"reasoning"`
 
 	Line int `yaml:"-"`
 }

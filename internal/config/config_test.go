@@ -275,6 +275,19 @@ request_log:
 			},
 		},
 		{
+			name: "reasoning policy",
+			src: `providers:
+  - {name: openai, type: openai, api_key: k}
+models:
+  - name: chat
+    target: openai/gpt-4o
+    reasoning: hide
+`,
+			want: []string{
+				`t.yaml:6: models[0].reasoning: must be "pass" or "strip"`,
+			},
+		},
+		{
 			name: "negative sizes",
 			src: `request_log:
   queue_size: -1

@@ -331,6 +331,9 @@ func (r *report) models(ms []Model, names map[string]bool) {
 		if st := m.Sticky; st != "" && st != "key" && st != "user" && (!strings.HasPrefix(st, "header:") || !validHeaderName(strings.TrimPrefix(st, "header:"))) {
 			r.errorf(path+".sticky", `must be "key", "user" or "header:NAME"`)
 		}
+		if m.Reasoning != "" && m.Reasoning != "pass" && m.Reasoning != "strip" {
+			r.errorf(path+".reasoning", `must be "pass" or "strip"`)
+		}
 		if m.Retries != nil && *m.Retries < 0 {
 			r.errorf(path+".retries", "must not be negative")
 		}

@@ -46,6 +46,8 @@ type Route struct {
 	Hedge     *config.Hedge
 	Timeouts  config.Timeouts
 	Shadows   []ShadowTarget
+	// StripReasoning hides the model's reasoning from clients.
+	StripReasoning bool
 }
 
 // ShadowTarget receives a sampled share of a route's requests.
@@ -98,7 +100,7 @@ func New(providers *provider.Set, models []config.Model, policy config.Router) (
 }
 
 func (r *Router) route(m config.Model) (*Route, error) {
-	rt := &Route{Name: m.Name, Sticky: m.Sticky, Retries: DefaultRetries, Hedge: m.Hedge, Timeouts: m.Timeouts}
+	rt := &Route{Name: m.Name, Sticky: m.Sticky, Retries: DefaultRetries, Hedge: m.Hedge, Timeouts: m.Timeouts, StripReasoning: m.Reasoning == "strip"}
 	if m.Retries != nil {
 		rt.Retries = *m.Retries
 	}
