@@ -67,6 +67,9 @@ type Reply struct {
 	// Usage and Reasoning are known once Body is set or Stream has ended.
 	Usage     llm.Usage
 	Reasoning string
+	// Text is the answer's text, when Body is set and the reply was built
+	// from canonical parts (so no dialect needs to be parsed to find it).
+	Text string
 }
 
 // Stream is a streamed answer, already framed as server-sent events in the

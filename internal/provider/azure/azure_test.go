@@ -12,7 +12,7 @@ import (
 
 const req = `{"model":"azure/gpt-4o-mini","messages":[{"role":"user","content":"hi"}],"stream":true}`
 
-func TestDeploymentURL(t *testing.T) {
+func TestDeploymentURLAndPitfall11EmptyFirstChunk(t *testing.T) {
 	res := pt.Chat(t, config.Provider{Type: "azure-openai", APIVersion: "2024-10-21", APIKey: "az-key"},
 		pt.Transcript(t, "azure-openai-chat-stream-deployments.sse"), req)
 	if res.Err != nil {

@@ -100,7 +100,7 @@ func TestThinkTagsNonStream(t *testing.T) {
 
 // vLLM (new) and Ollama name the field "reasoning"; clients read
 // reasoning_content whatever the server.
-func TestReasoningFieldRenamed(t *testing.T) {
+func TestPitfall16_ReasoningFieldRenamed(t *testing.T) {
 	stream := "data: {\"id\":\"1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"role\":\"assistant\",\"reasoning\":\"hmm\"}}]}\n\n" +
 		"data: {\"id\":\"1\",\"object\":\"chat.completion.chunk\",\"choices\":[{\"index\":0,\"delta\":{\"content\":\"yes\"},\"finish_reason\":\"stop\"}]}\n\n" +
 		"data: {\"id\":\"1\",\"object\":\"chat.completion.chunk\",\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":2,\"total_tokens\":5}}\n\n" +

@@ -47,7 +47,7 @@ func TestMagistralThinking(t *testing.T) {
 	pt.Golden(t, "magistral.golden", res.Out)
 }
 
-func TestToolCallIDs(t *testing.T) {
+func TestPitfall15_ToolCallIDs(t *testing.T) {
 	body := `{"model":"mistral-small-latest","messages":[{"role":"user","content":"hi"},` +
 		`{"role":"assistant","content":null,"tool_calls":[{"id":"call_ZR5UUuTt3pf61kjwAJIYdVMj","type":"function","function":{"name":"f","arguments":"{}"}},{"id":"abcDEF123","type":"function","function":{"name":"g","arguments":"{}"}}]},` +
 		`{"role":"tool","tool_call_id":"call_ZR5UUuTt3pf61kjwAJIYdVMj","content":"1"},{"role":"tool","tool_call_id":"abcDEF123","content":"2"}]}`

@@ -43,7 +43,7 @@ func TestStreamPassesBytesThrough(t *testing.T) {
 
 // Usage is always recorded: the gateway asks for it and strips the extra
 // chunk when the client did not.
-func TestStreamUsageAskedAndStripped(t *testing.T) {
+func TestPitfall8_StreamUsageAskedAndStripped(t *testing.T) {
 	res := pt.Chat(t, cfg, pt.Transcript(t, "openai-chat-stream-tool-call-include-usage.sse"), streamReq)
 	if res.Err != nil {
 		t.Fatal(res.Err)
@@ -117,14 +117,14 @@ func TestUpstreamErrors(t *testing.T) {
 	}
 }
 
-func TestRetryAfterKept(t *testing.T) {
+func TestPitfall9_RetryAfterKept(t *testing.T) {
 	res := pt.Chat(t, cfg, fakeupstream.RateLimited("7"), `{"model":"gpt-4o","messages":[{"role":"user","content":"hi"}]}`)
 	if res.Err == nil || res.Err.HTTPStatus() != 429 || res.Err.RetryAfter != "7" {
 		t.Fatalf("got %+v", res.Err)
 	}
 }
 
-func TestReasoningModelMaxTokens(t *testing.T) {
+func TestPitfall20_ReasoningModelMaxTokens(t *testing.T) {
 	res := pt.Chat(t, cfg, fakeupstream.TextCompletion("ok"), `{"model":"o3-mini","messages":[{"role":"user","content":"hi"}],"max_tokens":50}`)
 	if res.Err != nil {
 		t.Fatal(res.Err)

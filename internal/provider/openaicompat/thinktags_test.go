@@ -5,7 +5,7 @@ import (
 	"testing"
 )
 
-func TestThinkSplitter(t *testing.T) {
+func TestPitfall17_ThinkSplitter(t *testing.T) {
 	tests := []struct {
 		name            string
 		chunks          []string
