@@ -141,6 +141,9 @@ func encode(r *llm.Request, model string, opt encodeOptions) ([]byte, []string, 
 	if err != nil {
 		return nil, nil, err
 	}
+	if !budgetModel(model) {
+		signUnsignedCalls(contents)
+	}
 	w.Contents = contents
 
 	if len(r.Tools) > 0 {
@@ -358,6 +361,39 @@ func encodeMessages(msgs []llm.Message) ([]content, error) {
 		}
 	}
 	return out, nil
+}
+
+// skipSignature is the value Google documents for a functionCall whose
+// thought signature is lost or never existed (calls another vendor made,
+// in a conversation that moved to Gemini): Gemini 3 then skips the check
+// instead of refusing the request.
+const skipSignature = "skip_thought_signature_validator"
+
+// signUnsignedCalls gives the first call of each model turn that has no
+// signed call the skip signature. Gemini 3 validates the signature of the
+// first call in each model turn (the one its own parallel calls carry).
+func signUnsignedCalls(contents []content) {
+	for _, c := range contents {
+		if c.Role != "model" {
+			continue
+		}
+		first := -1
+		for i, p := range c.Parts {
+			if p.FunctionCall == nil {
+				continue
+			}
+			if p.ThoughtSignature != "" {
+				first = -1
+				break
+			}
+			if first < 0 {
+				first = i
+			}
+		}
+		if first >= 0 {
+			c.Parts[first].ThoughtSignature = skipSignature
+		}
+	}
 }
 
 func boolRank(b bool) int {
