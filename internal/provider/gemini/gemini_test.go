@@ -638,3 +638,28 @@ func TestEmbeddingsNotSupported(t *testing.T) {
 		t.Errorf("err = %+v", e)
 	}
 }
+
+// Text, a thought and calls in one chunk: every part is read, in order
+// (pitfall 3).
+func TestPitfall3_TextAndCallsInOneChunk(t *testing.T) {
+	body := "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hmm\",\"thought\":true},{\"text\":\"Calling.\"}," +
+		"{\"functionCall\":{\"name\":\"a\",\"args\":{\"x\":1}}},{\"text\":\"And\"},{\"functionCall\":{\"name\":\"b\"}}]}," +
+		"\"finishReason\":\"STOP\"}],\"responseId\":\"r\"}\r\n\r\n"
+	res := pt.Generate(t, cfg, ":streamGenerateContent", fakeupstream.Response{ContentType: "text/event-stream", Body: []byte(body)},
+		userText("gemini-2.5-flash", "hi", true))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	var got []string
+	for _, p := range res.Response.Parts {
+		if p.ToolCall != nil {
+			got = append(got, p.ToolCall.ID+":"+p.ToolCall.Name+p.ToolCall.Arguments)
+		} else {
+			got = append(got, string(p.Type)+":"+p.Text)
+		}
+	}
+	want := "reasoning:hmm|text:Calling.|call_r_0:a{\"x\":1}|text:And|call_r_1:b{}"
+	if strings.Join(got, "|") != want || res.Response.StopReason != llm.StopToolUse {
+		t.Errorf("parts = %s (stop %s)\nwant    %s", strings.Join(got, "|"), res.Response.StopReason, want)
+	}
+}
