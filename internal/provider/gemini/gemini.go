@@ -46,7 +46,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
-	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 )
@@ -134,28 +133,29 @@ func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) 
 	return g, nil
 }
 
-// Embeddings implements provider.Provider.
-func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model string) (*provider.Reply, error) {
-	return nil, &llm.Error{Kind: llm.KindInvalidRequest, Param: "model", Class: "bad_request",
-		Message: "provider type gemini: embeddings are not supported yet"}
-}
-
 // url returns the generateContent or streamGenerateContent URL for model.
 func (a *Adapter) url(model string, stream bool) string {
+	if stream {
+		return a.opURL(model, "streamGenerateContent") + "?alt=sse"
+	}
+	return a.opURL(model, "generateContent")
+}
+
+// opURL returns the URL of a model's method (":generateContent" etc.).
+func (a *Adapter) opURL(model, method string) string {
 	model = strings.TrimPrefix(model, "models/")
 	prefix := a.base
 	if !a.vertex {
-		v := a.cfg.APIVersion
-		if v == "" {
-			v = "v1beta"
-		}
-		prefix += "/" + v
+		prefix += "/" + a.apiVersion()
 	}
-	u := prefix + "/models/" + url.PathEscape(model)
-	if stream {
-		return u + ":streamGenerateContent?alt=sse"
+	return prefix + "/models/" + url.PathEscape(model) + ":" + method
+}
+
+func (a *Adapter) apiVersion() string {
+	if a.cfg.APIVersion == "" {
+		return "v1beta"
 	}
-	return u + ":generateContent"
+	return a.cfg.APIVersion
 }
 
 // do sends one request and turns every failure into an *llm.Error.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
-	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 	"github.com/switchyard-ai/switchyard/internal/provider/gemini"
@@ -627,17 +626,6 @@ func TestDroppedParamsHeader(t *testing.T) {
 	}
 }
 
-func TestEmbeddingsNotSupported(t *testing.T) {
-	p, err := newAdapter(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Embeddings(t.Context(), jsonobj.Object{}, "text-embedding-004")
-	e := llm.AsError(err)
-	if e.Kind != llm.KindInvalidRequest || e.Message != "provider type gemini: embeddings are not supported yet" {
-		t.Errorf("err = %+v", e)
-	}
-}
 
 // Text, a thought and calls in one chunk: every part is read, in order
 // (pitfall 3).
