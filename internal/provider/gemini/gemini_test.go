@@ -626,7 +626,6 @@ func TestDroppedParamsHeader(t *testing.T) {
 	}
 }
 
-
 // Text, a thought and calls in one chunk: every part is read, in order
 // (pitfall 3).
 func TestPitfall3_TextAndCallsInOneChunk(t *testing.T) {
