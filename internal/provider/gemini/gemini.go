@@ -26,6 +26,15 @@
 // conversation. Ids are not sent back to Gemini: it matches function
 // responses to calls by name and order.
 //
+// JSON Schema (tool parameters, structured output) is sent as
+// parametersJsonSchema and responseJsonSchema, which take it unchanged
+// (PROTOCOLS.md pitfall 12). With an api_version other than v1beta the
+// adapter sends the OpenAPI-subset fields instead, sanitized by
+// [SanitizeSchema].
+//
+// Embeddings go through batchEmbedContents on the Developer API; Vertex AI
+// embeddings are not supported.
+//
 // Only the first candidate is read; the gateway never asks for more.
 package gemini
 
