@@ -650,3 +650,22 @@ func TestPitfall3_TextAndCallsInOneChunk(t *testing.T) {
 		t.Errorf("parts = %s (stop %s)\nwant    %s", strings.Join(got, "|"), res.Response.StopReason, want)
 	}
 }
+
+// usageMetadata is cumulative and repeated: the last one wins, and a final
+// chunk without one keeps the count seen before it (pitfall 8).
+func TestPitfall8_UsageLastSeenWins(t *testing.T) {
+	body := "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}],\"usageMetadata\":{\"promptTokenCount\":55,\"candidatesTokenCount\":1}}\r\n\r\n" +
+		"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"b\"}]}}],\"usageMetadata\":{\"promptTokenCount\":257,\"candidatesTokenCount\":2}}\r\n\r\n" +
+		"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"\"}]},\"finishReason\":\"STOP\"}]}\r\n\r\n"
+	res := pt.Generate(t, cfg, ":streamGenerateContent", fakeupstream.Response{ContentType: "text/event-stream", Body: []byte(body)},
+		userText("gemini-2.5-flash", "hi", true))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if u := res.Response.Usage; u.InputTokens != 257 || u.OutputTokens != 2 {
+		t.Errorf("usage = %+v, want input 257, output 2", u)
+	}
+	if last := res.Events[len(res.Events)-1]; last.Type != llm.EventStop || last.Usage == nil || last.Usage.InputTokens != 257 {
+		t.Errorf("stop event = %+v; usage belongs on it", last)
+	}
+}
