@@ -242,6 +242,9 @@ func (d *decoder) call(fc *wireCall, sig string) error {
 		// A new call: the streamed one ended without its terminator.
 		d.flushPending()
 	}
+	if fc.Name == "" {
+		return nil // a stray piece of a call that never started
+	}
 	if fc.WillContinue || len(fc.PartialArgs) > 0 {
 		pc := &pendingCall{id: fc.ID, name: fc.Name, sig: sig, args: fc.Args}
 		if err := pc.apply(fc.PartialArgs); err != nil {
@@ -252,9 +255,6 @@ func (d *decoder) call(fc *wireCall, sig string) error {
 			d.flushPending()
 		}
 		return nil
-	}
-	if fc.Name == "" {
-		return nil // a stray terminator
 	}
 	d.emitCall(fc.ID, fc.Name, objectText(fc.Args), sig)
 	return nil

@@ -14,7 +14,8 @@ type pendingCall struct {
 	id, name, sig string
 	args          json.RawMessage // whole args, if the first piece had them
 	tree          *jsonNode       // assembled partialArgs, if any came
-	size          int
+	size          int // fragment bytes so far
+	nodes         int // JSON values created so far
 	lastPath      string
 	lastContinues bool // the last fragment was a string to be continued
 }
@@ -38,7 +39,7 @@ func (pc *pendingCall) apply(frags []partialArg) error {
 		if pc.tree == nil {
 			pc.tree = &jsonNode{}
 		}
-		n := pc.tree.at(path)
+		n := pc.tree.at(path, &pc.nodes)
 		if n == nil {
 			pc.lastContinues = false
 			continue
@@ -161,9 +162,14 @@ func (n *jsonNode) reset(k nodeKind) {
 	*n = jsonNode{kind: k}
 }
 
+// maxArgNodes bounds the JSON values one streamed call may create: array
+// indices make a short path create many.
+const maxArgNodes = 1 << 16
+
 // at returns the node at path under n, creating the containers on the
-// way; nil when path runs through a scalar.
-func (n *jsonNode) at(path []pathSeg) *jsonNode {
+// way and counting them in *nodes; nil when path runs through a scalar or
+// would create more than maxArgNodes values.
+func (n *jsonNode) at(path []pathSeg, nodes *int) *jsonNode {
 	for _, s := range path {
 		if s.index < 0 {
 			if n.kind != kindObject {
@@ -174,6 +180,9 @@ func (n *jsonNode) at(path []pathSeg) *jsonNode {
 			}
 			c := n.members[s.key]
 			if c == nil {
+				if *nodes++; *nodes > maxArgNodes {
+					return nil
+				}
 				c = &jsonNode{}
 				n.members[s.key] = c
 				n.keys = append(n.keys, s.key)
@@ -187,8 +196,13 @@ func (n *jsonNode) at(path []pathSeg) *jsonNode {
 			}
 			n.kind = kindArray
 		}
-		for len(n.elems) <= s.index {
-			n.elems = append(n.elems, &jsonNode{})
+		if grow := s.index + 1 - len(n.elems); grow > 0 {
+			if *nodes += grow; *nodes > maxArgNodes {
+				return nil
+			}
+			for range grow {
+				n.elems = append(n.elems, &jsonNode{})
+			}
 		}
 		n = n.elems[s.index]
 	}
