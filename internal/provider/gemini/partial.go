@@ -14,8 +14,8 @@ type pendingCall struct {
 	id, name, sig string
 	args          json.RawMessage // whole args, if the first piece had them
 	tree          *jsonNode       // assembled partialArgs, if any came
-	size          int // fragment bytes so far
-	nodes         int // JSON values created so far
+	size          int             // fragment bytes so far
+	nodes         int             // JSON values created so far
 	lastPath      string
 	lastContinues bool // the last fragment was a string to be continued
 }
