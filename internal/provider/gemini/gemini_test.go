@@ -63,9 +63,10 @@ func transcriptTotal(t *testing.T, body []byte) int64 {
 }
 
 // Every recorded Gemini answer decodes into a well-formed event stream
-// (providertest.Generate checks the grammar) whose usage adds up to the
-// vendor's own total (pitfall 7).
-func TestTranscriptsGolden(t *testing.T) {
+// (providertest.Generate checks every event against the grammar, pitfall
+// 19; each tool call's PartStart has its id and name) whose usage adds up
+// to the vendor's own total (pitfall 7).
+func TestPitfall7_19_TranscriptsGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name, model string
 		stream      bool
@@ -92,6 +93,11 @@ func TestTranscriptsGolden(t *testing.T) {
 			}
 			if got, want := res.Response.Usage.Total(), transcriptTotal(t, pt.Body(t, tc.name)); got != want {
 				t.Errorf("usage %+v totals %d, the vendor said %d", res.Response.Usage, got, want)
+			}
+			for _, ev := range res.Events {
+				if ev.Type == llm.EventPartStart && ev.Part.Type == llm.PartToolCall && (ev.Part.ToolCall.ID == "" || ev.Part.ToolCall.Name == "") {
+					t.Errorf("tool call part_start without id or name: %+v", ev.Part.ToolCall)
+				}
 			}
 			pt.Golden(t, goldenName(tc.name), eventsJSON(t, res.Events))
 		})
@@ -490,7 +496,7 @@ func TestTransportError(t *testing.T) {
 }
 
 // A stream cut before its finish reason is a failure, not a short answer.
-func TestPitfall19_CutStreamIsAnError(t *testing.T) {
+func TestCutStreamIsAnError(t *testing.T) {
 	r := pt.Transcript(t, "gemini-stream-text.sse")
 	r.CutAfterEvents = 1
 	res := pt.Generate(t, cfg, ":streamGenerateContent", r, userText("gemini-2.0-flash-exp", "hi", true))
@@ -504,7 +510,7 @@ func TestPitfall19_CutStreamIsAnError(t *testing.T) {
 
 // A body that ends cleanly without a finish reason was cut too: Gemini
 // has no terminator, the finish reason is the only sign of completion.
-func TestPitfall19_NoFinishReasonIsStreamCut(t *testing.T) {
+func TestNoFinishReasonIsStreamCut(t *testing.T) {
 	body := "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"The\"}],\"role\": \"model\"}}],\"responseId\": \"r\"}\r\n\r\n"
 	res := pt.Generate(t, cfg, ":streamGenerateContent", fakeupstream.Response{ContentType: "text/event-stream", Body: []byte(body)},
 		userText("gemini-2.0-flash-exp", "hi", true))
