@@ -139,14 +139,20 @@ func (d *decoder) feed(data []byte) error {
 		}
 		return e
 	}
-	if !d.started {
-		d.started = true
-		d.id = c.ResponseID
-		d.emit(llm.Event{Type: llm.EventStart, ID: c.ResponseID, Model: c.ModelVersion})
-	}
 	if c.UsageMetadata != nil {
 		// Cumulative: the last one wins (pitfall 8).
 		d.usage = c.UsageMetadata.canonical()
+	}
+	if !d.started {
+		d.started = true
+		d.id = c.ResponseID
+		start := llm.Event{Type: llm.EventStart, ID: c.ResponseID, Model: c.ModelVersion}
+		if c.UsageMetadata != nil {
+			// The input counts as first reported, for dialects that
+			// announce them up front; the Stop event has the final ones.
+			start.Usage = &llm.Usage{InputTokens: d.usage.InputTokens, CachedInputTokens: d.usage.CachedInputTokens}
+		}
+		d.emit(start)
 	}
 	if c.PromptFeedback != nil && c.PromptFeedback.BlockReason != "" {
 		d.blocked = c.PromptFeedback.BlockReason
