@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
@@ -673,5 +674,23 @@ func TestPitfall8_UsageLastSeenWins(t *testing.T) {
 	}
 	if last := res.Events[len(res.Events)-1]; last.Type != llm.EventStop || last.Usage == nil || last.Usage.InputTokens != 257 {
 		t.Errorf("stop event = %+v; usage belongs on it", last)
+	}
+}
+
+func TestTimeout(t *testing.T) {
+	c := cfg
+	c.Timeout = 50 * time.Millisecond
+	r := pt.Transcript(t, "gemini-stream-text.sse")
+	r.FirstByteDelay = 2 * time.Second
+	res := pt.Generate(t, c, ":streamGenerateContent", r, userText("gemini-2.0-flash-exp", "hi", true))
+	if res.Err == nil || res.Err.Kind != llm.KindTimeout {
+		t.Fatalf("err = %+v", res.Err)
+	}
+	// A stream that stalls after its first event times out too.
+	r = pt.Transcript(t, "gemini-stream-text.sse")
+	r.EventDelay = 2 * time.Second
+	res = pt.Generate(t, c, ":streamGenerateContent", r, userText("gemini-2.0-flash-exp", "hi", true))
+	if res.Err == nil || res.Err.Kind != llm.KindTimeout {
+		t.Fatalf("stalled stream: err = %+v", res.Err)
 	}
 }
