@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider/gemini"
 	pt "github.com/switchyard-ai/switchyard/internal/provider/providertest"
@@ -200,27 +201,46 @@ func TestPitfall12_ParametersJSONSchemaPreferred(t *testing.T) {
 	}
 }
 
-// With an api_version other than v1beta, schemas go in the OpenAPI-subset
-// fields, sanitized (pitfall 12).
+// With a version other than v1beta, from api_version or base_url, schemas
+// go in the OpenAPI-subset fields, sanitized (pitfall 12).
 func TestPitfall12_LegacySchemaSanitized(t *testing.T) {
+	byConfig := cfg
+	byConfig.APIVersion = "v1"
+	byURL := cfg
+	byURL.BaseURL = "/v1/"
+	for name, c := range map[string]config.Provider{"api_version": byConfig, "base_url": byURL} {
+		t.Run(name, func(t *testing.T) {
+			req := encodeCases[2].req
+			req.Stream = true
+			req.Output = encodeCases[5].req.Output
+			res := pt.Generate(t, c, ":streamGenerateContent", pt.Transcript(t, "gemini-stream-text.sse"), &req)
+			if res.Err != nil {
+				t.Fatal(res.Err)
+			}
+			if res.Sent.Path != "/v1/models/gemini-2.5-flash:streamGenerateContent" {
+				t.Errorf("path = %s", res.Sent.Path)
+			}
+			body := string(res.Sent.Body)
+			if strings.Contains(body, "additionalProperties") || strings.Contains(body, "JsonSchema") {
+				t.Errorf("sent %s", body)
+			}
+			if !strings.Contains(body, `"parameters":{`) || !strings.Contains(body, `"responseSchema":{`) {
+				t.Errorf("sent %s", body)
+			}
+		})
+	}
+}
+
+// A base_url written with v1beta at its end is not given another.
+func TestBaseURLWithVersion(t *testing.T) {
 	c := cfg
-	c.APIVersion = "v1"
-	req := encodeCases[2].req
-	req.Stream = true
-	req.Output = encodeCases[5].req.Output
-	res := pt.Generate(t, c, ":streamGenerateContent", pt.Transcript(t, "gemini-stream-text.sse"), &req)
+	c.BaseURL = "/v1beta"
+	res := pt.Generate(t, c, ":generateContent", pt.Transcript(t, "gemini-generate-content-function-call.json"), userText("gemini-2.5-flash", "hi", false))
 	if res.Err != nil {
 		t.Fatal(res.Err)
 	}
-	if res.Sent.Path != "/v1/models/gemini-2.5-flash:streamGenerateContent" {
+	if res.Sent.Path != "/v1beta/models/gemini-2.5-flash:generateContent" {
 		t.Errorf("path = %s", res.Sent.Path)
-	}
-	body := string(res.Sent.Body)
-	if strings.Contains(body, "additionalProperties") || strings.Contains(body, "JsonSchema") {
-		t.Errorf("sent %s", body)
-	}
-	if !strings.Contains(body, `"parameters":{`) || !strings.Contains(body, `"responseSchema":{`) {
-		t.Errorf("sent %s", body)
 	}
 }
 

@@ -10,9 +10,10 @@
 //
 //   - Gemini Developer API (the default): base_url defaults to
 //     https://generativelanguage.googleapis.com; requests go to
-//     {base}/{api_version}/models/{model}:generateContent, or
-//     :streamGenerateContent?alt=sse when streaming, with api_version
-//     defaulting to v1beta, and the key in the x-goog-api-key header.
+//     {base}/{version}/models/{model}:generateContent, or
+//     :streamGenerateContent?alt=sse when streaming, with the key in the
+//     x-goog-api-key header. The version is v1beta unless api_version says
+//     otherwise or base_url already ends in one (…/v1, …/v1beta).
 //   - Vertex AI: when base_url contains aiplatform.googleapis.com it is taken
 //     as the prefix up to and including the publisher, e.g.
 //     https://us-central1-aiplatform.googleapis.com/v1/projects/P/locations/L/publishers/google,
@@ -28,8 +29,8 @@
 //
 // JSON Schema (tool parameters, structured output) is sent as
 // parametersJsonSchema and responseJsonSchema, which take it unchanged
-// (PROTOCOLS.md pitfall 12). With an api_version other than v1beta the
-// adapter sends the OpenAPI-subset fields instead, sanitized by
+// (PROTOCOLS.md pitfall 12). With a Developer API version other than
+// v1beta the adapter sends the OpenAPI-subset fields instead, sanitized by
 // [SanitizeSchema].
 //
 // Embeddings go through batchEmbedContents on the Developer API; Vertex AI
@@ -80,6 +81,8 @@ type Adapter struct {
 	// (parameters, responseSchema) instead of JSON Schema
 	// (parametersJsonSchema, responseJsonSchema); see [SanitizeSchema].
 	legacySchema bool
+	version      string // API version of the Developer API
+	versioned    bool   // base already ends with the version
 }
 
 // New returns a Gemini adapter for cfg.
@@ -101,9 +104,25 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 		base:   base,
 		vertex: strings.Contains(base, "aiplatform.googleapis.com"),
 	}
-	// Only v1beta is known to accept the JSON Schema fields; an operator
-	// who pins another version gets the OpenAPI subset every version takes.
-	a.legacySchema = !a.vertex && cfg.APIVersion != "" && cfg.APIVersion != "v1beta"
+	if !a.vertex {
+		// A base_url that already ends in a version (a common way to
+		// write it) is used as it is, and that version counts as the
+		// configured one.
+		a.version = cfg.APIVersion
+		if i := strings.LastIndexByte(base, '/'); i >= 0 {
+			switch last := base[i+1:]; last {
+			case "v1", "v1beta", "v1alpha":
+				a.version, a.versioned = last, true
+			}
+		}
+		if a.version == "" {
+			a.version = "v1beta"
+		}
+		// Only v1beta is known to accept the JSON Schema fields; an
+		// operator who pins another version gets the OpenAPI subset every
+		// version takes.
+		a.legacySchema = a.version != "v1beta"
+	}
 	return a, nil
 }
 
@@ -154,17 +173,10 @@ func (a *Adapter) url(model string, stream bool) string {
 func (a *Adapter) opURL(model, method string) string {
 	model = strings.TrimPrefix(model, "models/")
 	prefix := a.base
-	if !a.vertex {
-		prefix += "/" + a.apiVersion()
+	if !a.vertex && !a.versioned {
+		prefix += "/" + a.version
 	}
 	return prefix + "/models/" + url.PathEscape(model) + ":" + method
-}
-
-func (a *Adapter) apiVersion() string {
-	if a.cfg.APIVersion == "" {
-		return "v1beta"
-	}
-	return a.cfg.APIVersion
 }
 
 // do sends one request and turns every failure into an *llm.Error.

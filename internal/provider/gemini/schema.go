@@ -13,7 +13,8 @@ import (
 // whole requests over keywords they do not know (PROTOCOLS.md pitfall 12).
 // The adapter prefers parametersJsonSchema and responseJsonSchema, which
 // take JSON Schema as it is, and uses SanitizeSchema only when the
-// configured api_version is not v1beta.
+// configured Developer API version (api_version, or the end of base_url)
+// is not v1beta.
 //
 // The rules, each tested:
 //
