@@ -118,10 +118,10 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 		if a.version == "" {
 			a.version = "v1beta"
 		}
-		// Only v1beta is known to accept the JSON Schema fields; an
-		// operator who pins another version gets the OpenAPI subset every
-		// version takes.
-		a.legacySchema = a.version != "v1beta"
+		// Only the preview surfaces are known to accept the JSON Schema
+		// fields; an operator who pins another version gets the OpenAPI
+		// subset every version takes.
+		a.legacySchema = a.version != "v1beta" && a.version != "v1alpha"
 	}
 	return a, nil
 }
