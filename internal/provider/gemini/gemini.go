@@ -30,7 +30,7 @@
 // JSON Schema (tool parameters, structured output) is sent as
 // parametersJsonSchema and responseJsonSchema, which take it unchanged
 // (PROTOCOLS.md pitfall 12). With a Developer API version other than
-// v1beta the adapter sends the OpenAPI-subset fields instead, sanitized by
+// v1beta or v1alpha (that is, v1) the adapter sends the OpenAPI-subset fields instead, sanitized by
 // [SanitizeSchema].
 //
 // Embeddings go through batchEmbedContents on the Developer API; Vertex AI

@@ -14,7 +14,7 @@ import (
 // The adapter prefers parametersJsonSchema and responseJsonSchema, which
 // take JSON Schema as it is, and uses SanitizeSchema only when the
 // configured Developer API version (api_version, or the end of base_url)
-// is not v1beta.
+// is neither v1beta nor v1alpha.
 //
 // The rules, each tested:
 //
