@@ -29,9 +29,9 @@
 //
 // JSON Schema (tool parameters, structured output) is sent as
 // parametersJsonSchema and responseJsonSchema, which take it unchanged
-// (PROTOCOLS.md pitfall 12). With a Developer API version other than
-// v1beta or v1alpha (that is, v1) the adapter sends the OpenAPI-subset fields instead, sanitized by
-// [SanitizeSchema].
+// (PROTOCOLS.md pitfall 12). With Developer API version v1 (any version
+// but v1beta and v1alpha) the adapter sends the OpenAPI-subset fields
+// instead, sanitized by [SanitizeSchema].
 //
 // Embeddings go through batchEmbedContents on the Developer API; Vertex AI
 // embeddings are not supported.
