@@ -6,6 +6,7 @@ import (
 	_ "github.com/switchyard-ai/switchyard/internal/provider/azure"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/compat"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/deepseek"
+	_ "github.com/switchyard-ai/switchyard/internal/provider/gemini"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/mistral"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/openai"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/xai"

@@ -1,0 +1,371 @@
+// Package gemini is the adapter for Google's Gemini API (generateContent and
+// streamGenerateContent), and best effort for Gemini on Vertex AI.
+//
+// Gemini speaks no client dialect, so every request goes through the
+// canonical model: [EncodeRequest] writes the Gemini body and the decoder
+// turns Gemini's answers (a JSON response or an SSE stream) into canonical
+// events.
+//
+// Endpoints and credentials:
+//
+//   - Gemini Developer API (the default): base_url defaults to
+//     https://generativelanguage.googleapis.com; requests go to
+//     {base}/{version}/models/{model}:generateContent, or
+//     :streamGenerateContent?alt=sse when streaming, with the key in the
+//     x-goog-api-key header. The version is v1beta unless api_version says
+//     otherwise or base_url already ends in one (…/v1, …/v1beta).
+//   - Vertex AI: when base_url contains aiplatform.googleapis.com it is taken
+//     as the prefix up to and including the publisher, e.g.
+//     https://us-central1-aiplatform.googleapis.com/v1/projects/P/locations/L/publishers/google,
+//     and /models/{model}:… is appended. api_key is sent as
+//     "Authorization: Bearer"; it must be an OAuth access token, which the
+//     gateway does not refresh.
+//
+// Tool call ids: Gemini usually gives none, so the decoder makes one from
+// the response id and the call's position ("call_<responseId>_<n>"), which
+// is unique within the response and, because response ids are, across a
+// conversation. Ids are not sent back to Gemini: it matches function
+// responses to calls by name and order.
+//
+// JSON Schema (tool parameters, structured output) is sent as
+// parametersJsonSchema and responseJsonSchema, which take it unchanged
+// (PROTOCOLS.md pitfall 12). With Developer API version v1 (any version
+// but v1beta and v1alpha) the adapter sends the OpenAPI-subset fields
+// instead, sanitized by [SanitizeSchema].
+//
+// Embeddings go through batchEmbedContents on the Developer API; Vertex AI
+// embeddings are not supported.
+//
+// Only the first candidate is read; the gateway never asks for more.
+package gemini
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"net"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+
+	"go.opentelemetry.io/otel/propagation"
+
+	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/provider"
+)
+
+// Type is the provider type this package registers.
+const Type = "gemini"
+
+// DefaultBaseURL is the Gemini Developer API.
+const DefaultBaseURL = "https://generativelanguage.googleapis.com"
+
+// maxBody bounds a non-streamed upstream body.
+const maxBody = 64 << 20
+
+func init() { provider.Register(Type, New) }
+
+// Adapter is a provider.Provider for Gemini.
+type Adapter struct {
+	cfg    config.Provider
+	client *http.Client
+	base   string
+	vertex bool
+	// legacySchema makes the encoder send sanitized OpenAPI-subset schemas
+	// (parameters, responseSchema) instead of JSON Schema
+	// (parametersJsonSchema, responseJsonSchema); see [SanitizeSchema].
+	legacySchema bool
+	version      string // API version of the Developer API
+	versioned    bool   // base already ends with the version
+}
+
+// New returns a Gemini adapter for cfg.
+func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) {
+	base := strings.TrimRight(cfg.BaseURL, "/")
+	if base == "" {
+		base = DefaultBaseURL
+	}
+	if _, err := url.Parse(base); err != nil {
+		return nil, fmt.Errorf("provider %q: bad base_url: %v", cfg.Name, err)
+	}
+	client := opts.Client
+	if client == nil {
+		client = http.DefaultClient
+	}
+	a := &Adapter{
+		cfg:    cfg,
+		client: client,
+		base:   base,
+		vertex: strings.Contains(base, "aiplatform.googleapis.com"),
+	}
+	if !a.vertex {
+		// A base_url that already ends in a version (a common way to
+		// write it) is used as it is, and that version counts as the
+		// configured one.
+		a.version = cfg.APIVersion
+		if i := strings.LastIndexByte(base, '/'); i >= 0 {
+			switch last := base[i+1:]; last {
+			case "v1", "v1beta", "v1alpha":
+				a.version, a.versioned = last, true
+			}
+		}
+		if a.version == "" {
+			a.version = "v1beta"
+		}
+		// Only the preview surfaces are known to accept the JSON Schema
+		// fields; an operator who pins another version gets the OpenAPI
+		// subset every version takes.
+		a.legacySchema = a.version != "v1beta" && a.version != "v1alpha"
+	}
+	return a, nil
+}
+
+func (a *Adapter) Name() string     { return a.cfg.Name }
+func (a *Adapter) Type() string     { return a.cfg.Type }
+func (a *Adapter) Models() []string { return a.cfg.Models }
+
+// Generate implements provider.Provider.
+func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) (*provider.Generation, error) {
+	body, dropped, err := encode(req, model, encodeOptions{legacySchema: a.legacySchema})
+	if err != nil {
+		return nil, err
+	}
+	resp, err := a.do(ctx, a.url(model, req.Stream), body, req.Stream)
+	if err != nil {
+		return nil, err
+	}
+	g := &provider.Generation{Header: http.Header{}}
+	if len(dropped) > 0 {
+		g.Header.Set("X-Switchyard-Dropped-Params", strings.Join(dropped, ","))
+	}
+	if req.Stream {
+		g.Events = newStream(resp.Body)
+		return g, nil
+	}
+	defer resp.Body.Close()
+	raw, err := readBody(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	r, err := DecodeResponse(raw)
+	if err != nil {
+		return nil, err
+	}
+	g.Events = r.Events()
+	return g, nil
+}
+
+// url returns the generateContent or streamGenerateContent URL for model.
+func (a *Adapter) url(model string, stream bool) string {
+	if stream {
+		return a.opURL(model, "streamGenerateContent") + "?alt=sse"
+	}
+	return a.opURL(model, "generateContent")
+}
+
+// opURL returns the URL of a model's method (":generateContent" etc.).
+func (a *Adapter) opURL(model, method string) string {
+	model = strings.TrimPrefix(model, "models/")
+	prefix := a.base
+	if !a.vertex && !a.versioned {
+		prefix += "/" + a.version
+	}
+	return prefix + "/models/" + url.PathEscape(model) + ":" + method
+}
+
+// do sends one request and turns every failure into an *llm.Error.
+func (a *Adapter) do(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
+	// The timeout covers the whole call, body included, so the context is
+	// cancelled when the body is closed.
+	cancel := context.CancelFunc(func() {})
+	if a.cfg.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
+	}
+	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
+	if err != nil {
+		cancel()
+		return nil, &llm.Error{Kind: llm.KindServer, Class: "config", Message: fmt.Sprintf("provider %q: bad upstream URL", a.cfg.Name)}
+	}
+	h := httpReq.Header
+	h.Set("Content-Type", "application/json")
+	if stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	for k, v := range a.cfg.Headers {
+		h.Set(k, v)
+	}
+	if a.cfg.APIKey != "" {
+		if a.vertex {
+			h.Set("Authorization", "Bearer "+a.cfg.APIKey)
+		} else {
+			h.Set("X-Goog-Api-Key", a.cfg.APIKey)
+		}
+	}
+	// W3C trace context, so the upstream's spans join the request's trace.
+	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
+
+	resp, err := a.client.Do(httpReq)
+	if err != nil {
+		cancel()
+		return nil, transportError(ctx, a.cfg.Name, err)
+	}
+	if resp.StatusCode >= 300 {
+		defer cancel()
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, a.upstreamError(resp, raw)
+	}
+	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	return resp, nil
+}
+
+// transportError classifies a failure to get a response at all.
+func transportError(ctx context.Context, name string, err error) *llm.Error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
+	}
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
+}
+
+// apiError is Google's error body: {"error":{code,message,status,details}}.
+type apiError struct {
+	Code    int    `json:"code"`
+	Message string `json:"message"`
+	Status  string `json:"status"`
+	Details []struct {
+		Type       string `json:"@type"`
+		Reason     string `json:"reason"`     // google.rpc.ErrorInfo
+		RetryDelay string `json:"retryDelay"` // google.rpc.RetryInfo
+	} `json:"details"`
+}
+
+// reason returns the google.rpc.ErrorInfo reason, if any.
+func (e *apiError) reason() string {
+	for _, d := range e.Details {
+		if strings.HasSuffix(d.Type, "google.rpc.ErrorInfo") && d.Reason != "" {
+			return d.Reason
+		}
+	}
+	return ""
+}
+
+// retryDelay returns google.rpc.RetryInfo's delay as whole seconds for a
+// retry-after header ("34.4s" → "35": rounding down would invite a retry
+// the vendor has said it will refuse).
+func (e *apiError) retryDelay() string {
+	for _, d := range e.Details {
+		if !strings.HasSuffix(d.Type, "google.rpc.RetryInfo") {
+			continue
+		}
+		s, ok := strings.CutSuffix(strings.TrimSpace(d.RetryDelay), "s")
+		if !ok {
+			continue
+		}
+		f, err := strconv.ParseFloat(s, 64)
+		if err != nil || f < 0 || math.IsInf(f, 0) || math.IsNaN(f) || f > 1e9 {
+			continue
+		}
+		return strconv.FormatInt(int64(math.Ceil(f)), 10)
+	}
+	return ""
+}
+
+// upstreamError translates a Gemini error answer, keeping its status,
+// message and retry delay.
+func (a *Adapter) upstreamError(resp *http.Response, raw []byte) *llm.Error {
+	var body struct {
+		Error *apiError `json:"error"`
+	}
+	var ae *apiError
+	if json.Unmarshal(raw, &body) == nil && body.Error != nil && body.Error.Message != "" {
+		ae = body.Error
+	}
+	e := classify(a.cfg.Name, resp.StatusCode, ae)
+	if v := resp.Header.Get("Retry-After"); v != "" {
+		e.RetryAfter = v
+	}
+	return e
+}
+
+// classify turns an HTTP status and Google error into an *llm.Error. It
+// serves both error answers and error chunks inside a stream.
+func classify(name string, status int, ae *apiError) *llm.Error {
+	e := &llm.Error{Status: status}
+	if ae != nil {
+		e.Message, e.Type, e.Code = ae.Message, ae.Status, ae.reason()
+		e.RetryAfter = ae.retryDelay()
+	} else {
+		e.Message = fmt.Sprintf("provider %q answered HTTP %d", name, status)
+	}
+	switch s := status; {
+	case s == 400 && e.Code == "API_KEY_INVALID", s == 401:
+		// The gateway's own credentials for the vendor were refused (Gemini
+		// says so with a 400): that is the operator's problem, not the
+		// client's key.
+		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
+		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", name, e.Message)
+	case s == 400 || s == 409 || s == 413 || s == 422:
+		e.Kind = llm.KindInvalidRequest
+	case s == 403:
+		e.Kind = llm.KindPermission
+	case s == 404:
+		e.Kind = llm.KindNotFound
+	case s == 429:
+		e.Kind = llm.KindRateLimit
+	case s == 503:
+		e.Kind = llm.KindOverloaded
+	case s == 504:
+		e.Kind = llm.KindTimeout
+	case s >= 500:
+		e.Kind = llm.KindUpstream
+	default:
+		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
+	}
+	if status >= 500 {
+		e.Class = "upstream_5xx"
+	} else {
+		e.Class = "upstream_4xx"
+	}
+	return e
+}
+
+func readBody(r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: "the upstream connection failed while reading the response"}
+	}
+	if len(raw) > maxBody {
+		return nil, badUpstream("the upstream response exceeds the gateway's size limit")
+	}
+	return raw, nil
+}
+
+func badUpstream(msg string) *llm.Error {
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_malformed", Message: msg}
+}
+
+type cancelOnClose struct {
+	io.ReadCloser
+	cancel context.CancelFunc
+}
+
+func (c *cancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.cancel()
+	return err
+}
