@@ -79,14 +79,17 @@ type RequestLog struct {
 type Provider struct {
 	// Name addresses the provider in "name/model" (e.g. "openai").
 	Name string `yaml:"name"`
-	// Type selects the adapter: openai, azure-openai, xai, deepseek, mistral, openai-compatible.
+	// Type selects the adapter: openai, azure-openai, anthropic, gemini,
+	// xai, deepseek, mistral, openai-compatible.
 	Type string `yaml:"type"`
 	// BaseURL overrides the type's default base URL (required for
 	// azure-openai and openai-compatible).
 	BaseURL string `yaml:"base_url"`
 	APIKey  string `yaml:"api_key"`
-	// APIVersion is Azure's api-version for deployment URLs. When empty, Azure
-	// uses the /openai/v1 surface with the model in the body.
+	// APIVersion is Azure's api-version for deployment URLs (when empty,
+	// Azure uses the /openai/v1 surface with the model in the body), the
+	// anthropic-version sent to Anthropic (default 2023-06-01), or the
+	// Gemini API version in the URL (default v1beta).
 	APIVersion string `yaml:"api_version"`
 	// Models lists the models this provider serves: they appear in /v1/models
 	// and may be addressed by bare name.

@@ -201,7 +201,7 @@ request_log:
 				`t.yaml:3: providers[1].base_url: required for type azure-openai`,
 				`t.yaml:7: providers[2].base_url: must be an absolute http:// or https:// URL, such as https://api.example.com/v1`,
 				`t.yaml:10: providers[3].base_url: the URL has no host`,
-				`t.yaml:11: providers[3].api_version: only type azure-openai uses api_version`,
+				`t.yaml:11: providers[3].api_version: only types azure-openai, anthropic and gemini use api_version`,
 				`t.yaml:12: providers[3].reasoning: "tags" is not one of think-tags (leave it out to read reasoning_content and reasoning fields)`,
 				`t.yaml:13: providers[3].timeout: must be positive`,
 				`t.yaml:16: providers[4].base_url: not a valid URL`,

@@ -214,8 +214,8 @@ func (r *report) providers(ps []Provider, types []string) map[string]bool {
 			// A known type name is safe to show even from the environment.
 			r.errorf(bp, "required for type %s", p.Type)
 		}
-		if p.APIVersion != "" && typeOK && p.Type != "azure-openai" {
-			r.errorf(path+".api_version", "only type azure-openai uses api_version")
+		if p.APIVersion != "" && typeOK && p.Type != "azure-openai" && p.Type != "anthropic" && p.Type != "gemini" {
+			r.errorf(path+".api_version", "only types azure-openai, anthropic and gemini use api_version")
 		}
 		if p.Reasoning != "" && p.Reasoning != "think-tags" {
 			rp := path + ".reasoning"
