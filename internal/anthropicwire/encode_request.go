@@ -128,6 +128,15 @@ func EncodeRequest(r *llm.Request, model string) (body []byte, dropped []string,
 	encodeToolChoice(r, &out, &drop)
 
 	budget := encodeReasoning(r, &out, &drop)
+	if r.Dialect != llm.DialectAnthropic && out.Thinking != nil && out.Thinking.Type != "disabled" && !thinkingAllowed(&out) {
+		// An Anthropic client gets the API's own answer; for another
+		// dialect, thinking is the client's nice-to-have and a 400 is not.
+		out.Thinking, budget = nil, 0
+		if out.OutputConfig != nil {
+			out.OutputConfig.Effort = ""
+		}
+		drop.add("reasoning")
+	}
 	out.MaxTokens = r.MaxTokens
 	if out.MaxTokens <= 0 {
 		out.MaxTokens = DefaultMaxTokens
@@ -289,6 +298,26 @@ func encodeReasoning(r *llm.Request, out *outRequest, drop *dropSet) int {
 		drop.add("reasoning.summary")
 	}
 	return 0
+}
+
+// thinkingAllowed reports whether the API accepts thinking for out: not
+// when tool_choice forces a tool, and not when the last assistant turn
+// calls tools without starting with the thinking that led to the calls
+// (a conversation begun with another vendor: "Expected thinking or
+// redacted_thinking, but found tool_use").
+func thinkingAllowed(out *outRequest) bool {
+	if tc := out.ToolChoice; tc != nil && (tc.Type == "any" || tc.Type == "tool") {
+		return false
+	}
+	for i := len(out.Messages) - 1; i >= 0; i-- {
+		m := out.Messages[i]
+		if m.Role != llm.RoleAssistant {
+			continue
+		}
+		calls := slices.ContainsFunc(m.Content, func(b outBlock) bool { return b.Type == "tool_use" })
+		return !calls || m.Content[0].Type == "thinking" || m.Content[0].Type == "redacted_thinking"
+	}
+	return true
 }
 
 // encodeMessages converts, drops what cannot be sent, then merges.
