@@ -7,6 +7,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"unicode"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
 )
@@ -349,6 +350,15 @@ func encodeMessages(msgs []llm.Message, drop *dropSet) ([]outMessage, error) {
 	for i := range out {
 		if out[i].Role == llm.RoleUser && i > 0 {
 			orderToolResults(out[i].Content, out[i-1].Content)
+		}
+	}
+	// A final assistant turn is a prefill, and the API rejects one that
+	// ends with whitespace ("final assistant content cannot end with
+	// trailing whitespace").
+	if n := len(out); n > 0 && out[n-1].Role == llm.RoleAssistant {
+		c := out[n-1].Content
+		if b := &c[len(c)-1]; b.Type == "text" {
+			b.Text = ptr(strings.TrimRightFunc(*b.Text, unicode.IsSpace))
 		}
 	}
 	return out, nil

@@ -294,6 +294,9 @@ func TestEncodeRequestMapping(t *testing.T) {
 			r.Reasoning = &llm.Reasoning{BudgetTokens: 2000}
 			r.ToolChoice = &llm.ToolChoice{Mode: "tool", Name: "w"}
 		}, `"max_tokens":4096,"messages"`, []string{"reasoning"}},
+		{"prefill trailing whitespace", func(r *llm.Request) {
+			r.Messages = append(r.Messages, llm.Message{Role: llm.RoleAssistant, Parts: []llm.Part{{Type: llm.PartText, Text: "{\"a\": \n"}}})
+		}, `{"role":"assistant","content":[{"type":"text","text":"{\"a\":"}]}`, nil},
 		{"tool choice tool", func(r *llm.Request) { r.ToolChoice = &llm.ToolChoice{Mode: "tool", Name: "w"} }, `"tool_choice":{"type":"tool","name":"w"}`, nil},
 		{"tool choice none", func(r *llm.Request) { r.ToolChoice = &llm.ToolChoice{Mode: "none"}; r.ParallelToolCalls = &f }, `"tool_choice":{"type":"none"}`, nil},
 		{"parallel off", func(r *llm.Request) { r.ParallelToolCalls = &f }, `"tool_choice":{"type":"auto","disable_parallel_tool_use":true}`, nil},

@@ -230,10 +230,11 @@ func TestNoArgToolCall(t *testing.T) {
 	}
 }
 
-// TestPitfall7_UsageFromBothEvents: cache counters that appear only in
-// message_delta (some Anthropic-compatible hosts) are still counted, and
-// input is the sum of the three input counters.
-func TestPitfall7_UsageFromBothEvents(t *testing.T) {
+// TestPitfall7And8_UsageFromBothEvents: cache counters that appear only in
+// message_delta (some Anthropic-compatible hosts) are still counted, input
+// is the sum of the three input counters, and the encoder reports the final
+// usage in message_delta, where Anthropic clients read it.
+func TestPitfall7And8_UsageFromBothEvents(t *testing.T) {
 	body := sseOf(evStart, evTextOpen, evText, evStop0,
 		`{"type":"message_delta","delta":{"stop_reason":"max_tokens","stop_sequence":null},"usage":{"input_tokens":10,"cache_creation_input_tokens":200,"cache_read_input_tokens":3000,"output_tokens":50,"output_tokens_details":{"thinking_tokens":20}}}`,
 		evEnd)
@@ -291,7 +292,8 @@ func TestStopReasons(t *testing.T) {
 }
 
 // TestDecodeStreamSkipsUnknown: unknown events and server-tool blocks are
-// ignored; the canonical indexes stay dense.
+// ignored; parts are tracked by the upstream block index and the canonical
+// indexes stay dense (pitfall 2).
 func TestDecodeStreamSkipsUnknown(t *testing.T) {
 	body := sseOf(evStart,
 		`{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}`,

@@ -216,6 +216,9 @@ func (p *Provider) setHeaders(httpReq *http.Request, req *llm.Request) {
 	// meant them for this vendor.
 	if req.Dialect == llm.DialectAnthropic {
 		if betas := req.Header[anthropicwire.HeaderBeta]; len(betas) > 0 {
+			if configured := h.Get("Anthropic-Beta"); configured != "" {
+				betas = append([]string{configured}, betas...)
+			}
 			h.Set("Anthropic-Beta", strings.Join(betas, ","))
 		}
 	}

@@ -300,3 +300,20 @@ func TestCountTokens(t *testing.T) {
 		t.Errorf("err = %v", err)
 	}
 }
+
+// TestConfiguredHeaders: configured headers are sent, and a configured
+// anthropic-beta is kept beside the client's betas.
+func TestConfiguredHeaders(t *testing.T) {
+	c := cfg()
+	c.Headers = map[string]string{"anthropic-beta": "token-efficient-tools-2025-02-19", "X-Team": "search"}
+	res := providertest.Generate(t, c, path, providertest.Transcript(t, "anthropic-message-thinking.json"), anthropicRequest(t, false))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := res.Sent.Header.Get("Anthropic-Beta"); got != "token-efficient-tools-2025-02-19,interleaved-thinking-2025-05-14,context-1m-2025-08-07" {
+		t.Errorf("beta %q", got)
+	}
+	if got := res.Sent.Header.Get("X-Team"); got != "search" {
+		t.Errorf("X-Team %q", got)
+	}
+}
