@@ -28,7 +28,7 @@ var EffortBudget = map[string]int{
 	"max":     32768,
 }
 
-// Request is the body of POST /v1/messages as this package writes it. Field
+// outRequest is the body of POST /v1/messages as this package writes it. Field
 // order is the wire order.
 type outRequest struct {
 	Model         string            `json:"model"`

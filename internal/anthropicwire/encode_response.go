@@ -295,17 +295,14 @@ func (e *StreamEncoder) add(ev llm.Event) {
 		if ev.StopSequence != "" {
 			seq = &ev.StopSequence
 		}
-		e.event("message_delta", struct {
-			Type  string `json:"type"`
-			Delta struct {
-				StopReason   string  `json:"stop_reason"`
-				StopSequence *string `json:"stop_sequence"`
-			} `json:"delta"`
-			Usage outUsage `json:"usage"`
-		}{Type: "message_delta", Delta: struct {
-			StopReason   string  `json:"stop_reason"`
-			StopSequence *string `json:"stop_sequence"`
-		}{stopReasonOut(ev.StopReason, e.tools), seq}, Usage: wireUsageOf(e.usage)})
+		// Usage here is cumulative and repeats the input counters, as the
+		// API's own message_delta does: clients that read only this event
+		// still get the whole count.
+		e.event("message_delta", messageDelta{
+			Type:  "message_delta",
+			Delta: stopDelta{StopReason: stopReasonOut(ev.StopReason, e.tools), StopSequence: seq},
+			Usage: wireUsageOf(e.usage),
+		})
 		e.event("message_stop", struct {
 			Type string `json:"type"`
 		}{"message_stop"})
@@ -325,6 +322,17 @@ func (e *StreamEncoder) start(ev llm.Event) {
 		ID: messageID(ev.ID), Type: "message", Role: "assistant", Model: ev.Model,
 		Content: []outContent{}, Usage: wireUsageOf(e.usage),
 	}})
+}
+
+type messageDelta struct {
+	Type  string    `json:"type"`
+	Delta stopDelta `json:"delta"`
+	Usage outUsage  `json:"usage"`
+}
+
+type stopDelta struct {
+	StopReason   string  `json:"stop_reason"`
+	StopSequence *string `json:"stop_sequence"`
 }
 
 type wireDelta struct {
