@@ -164,7 +164,9 @@ func TestPitfall20_SamplingDroppedUnderNewVersion(t *testing.T) {
 	}
 }
 
-func TestUpstreamErrors(t *testing.T) {
+// TestPitfall9And10_UpstreamErrors: vendor errors keep their status,
+// type, message and retry-after; 529 stays 529 and overloaded.
+func TestPitfall9And10_UpstreamErrors(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		resp   fakeupstream.Response
