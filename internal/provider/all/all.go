@@ -3,6 +3,7 @@
 package all
 
 import (
+	_ "github.com/switchyard-ai/switchyard/internal/provider/anthropic"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/azure"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/compat"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/deepseek"
