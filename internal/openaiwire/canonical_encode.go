@@ -102,7 +102,8 @@ type (
 //     after them, because OpenAI requires the tool messages to follow the
 //     assistant's calls directly. Tool messages carry text only, so images
 //     inside a tool result go to that user message too, after the
-//     message's own parts, headed by a note naming the call.
+//     message's own parts, headed by a note naming the call. A result's
+//     IsError has no field here; the text says what went wrong.
 //   - reasoning is replayed in opt.ReasoningField, also on tool-call turns
 //     (DeepSeek answers 400 without it there, pitfall 16). Anthropic
 //     thinking is never sent: its text is only meaningful to Anthropic
