@@ -182,7 +182,7 @@ type (
 	}
 	completionMessage struct {
 		Role             string         `json:"role,omitempty"`
-		Content          *string        `json:"content,omitempty"`
+		Content          *string        `json:"content"` // null with only tool calls
 		ReasoningContent *string        `json:"reasoning_content,omitempty"`
 		ToolCalls        []wireToolCall `json:"tool_calls,omitempty"`
 		// Refusal is null in every message OpenAI sends; SDKs read it.
