@@ -12,6 +12,7 @@ import (
 	"slices"
 	"sort"
 	"sync"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
@@ -179,6 +180,25 @@ func Chat(ctx context.Context, p Provider, req *openaiwire.ChatRequest, model st
 	if c, ok := p.(OpenAIChat); ok {
 		return c.Chat(ctx, req, model)
 	}
-	// TODO(canonical): decode req with openaiwire, Generate, encode back.
-	return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "bad_request", Message: "provider " + p.Name() + " cannot serve OpenAI-dialect requests yet"}
+	r, err := openaiwire.DecodeChat(req)
+	if err != nil {
+		return nil, err
+	}
+	g, err := p.Generate(ctx, r, model)
+	if err != nil {
+		return nil, err
+	}
+	if req.Stream {
+		return &Reply{Header: g.Header, Stream: openaiwire.NewStreamEncoder(g.Events, req.IncludeUsage)}, nil
+	}
+	resp, err := llm.Collect(g.Events)
+	if err != nil {
+		return nil, err
+	}
+	return &Reply{
+		Header:    g.Header,
+		Body:      openaiwire.EncodeResponse(resp, time.Now().Unix()),
+		Usage:     resp.Usage,
+		Reasoning: resp.Reasoning(),
+	}, nil
 }

@@ -27,5 +27,8 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 			n.Drop(body, "metadata")
 			return n, nil
 		},
+		// The name vLLM (before its rename), llama.cpp and SGLang read;
+		// servers that know neither ignore the field.
+		ReasoningField: "reasoning_content",
 	})
 }

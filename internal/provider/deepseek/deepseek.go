@@ -21,6 +21,9 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 		BaseURL:      "https://api.deepseek.com",
 		PrepareChat:  PrepareChat,
 		NoEmbeddings: true,
+		// DeepSeek answers 400 "Missing reasoning_content field" when a
+		// thinking-mode tool-call turn is replayed without it.
+		ReasoningField: "reasoning_content",
 	})
 }
 

@@ -58,6 +58,11 @@ type Quirks struct {
 	Chunk *ChunkQuirk
 	// NoEmbeddings: the vendor has no embeddings endpoint.
 	NoEmbeddings bool
+	// ReasoningField is the assistant message field in which Generate
+	// replays earlier reasoning: "reasoning_content" for vendors that
+	// want it back (DeepSeek 400s without it on tool-call turns), or ""
+	// for vendors that take none. See openaiwire.EncodeOptions.
+	ReasoningField string
 }
 
 // ChunkQuirk rewrites the decoded chunks (or whole responses) a vendor sends
@@ -108,10 +113,57 @@ func (a *Adapter) Name() string     { return a.cfg.Name }
 func (a *Adapter) Type() string     { return a.cfg.Type }
 func (a *Adapter) Models() []string { return a.cfg.Models }
 
-// Generate implements provider.Provider.
-// TODO(canonical): replaced by the canonical OpenAI-wire translators.
+// Generate implements provider.Provider. The canonical request is encoded
+// as an OpenAI chat request and sent through Chat, so that every vendor
+// quirk applies to it as to a client's own request; the normalised answer
+// is then decoded into canonical events.
 func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) (*provider.Generation, error) {
-	return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "bad_request", Message: "provider " + a.cfg.Name + " cannot serve this dialect yet"}
+	body, dropped, err := openaiwire.EncodeChat(req, model, openaiwire.EncodeOptions{ReasoningField: a.q.ReasoningField})
+	if err != nil {
+		return nil, err
+	}
+	creq, err := openaiwire.ParseChatRequest(body)
+	if err != nil {
+		return nil, err // e.g. a request without messages
+	}
+	reply, err := a.Chat(ctx, creq, model)
+	if err != nil {
+		return nil, err
+	}
+	g := &provider.Generation{Header: reply.Header}
+	if len(dropped) > 0 {
+		if prev := g.Header.Get("X-Switchyard-Dropped-Params"); prev != "" {
+			dropped = append(strings.Split(prev, ","), dropped...)
+		}
+		g.Header.Set("X-Switchyard-Dropped-Params", strings.Join(dropped, ","))
+	}
+	if reply.Stream != nil {
+		g.Events = &usageStream{Stream: openaiwire.DecodeStream(reply.Stream), src: reply.Stream}
+		return g, nil
+	}
+	resp, err := openaiwire.DecodeResponse(reply.Body)
+	if err != nil {
+		return nil, err
+	}
+	resp.Usage = reply.Usage // normalised by the vendor's quirks
+	g.Events = resp.Events()
+	return g, nil
+}
+
+// usageStream replaces the usage of the Stop event with the one the
+// normalising stream computed, which applies the vendor's usage quirks.
+type usageStream struct {
+	llm.Stream
+	src provider.Stream
+}
+
+func (s *usageStream) Next() (llm.Event, error) {
+	ev, err := s.Stream.Next()
+	if err == nil && ev.Type == llm.EventStop {
+		u := s.src.Usage()
+		ev.Usage = &u
+	}
+	return ev, err
 }
 
 // Chat implements provider.OpenAIChat.
