@@ -24,22 +24,27 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 
 	body, e := s.readBody(w, r)
 	if e != nil {
-		s.fail(w, &rec, e)
+		s.fail(w, c, &rec, e)
 		return
 	}
 	req, err := openaiwire.ParseChatRequest(body)
 	if err != nil {
-		s.fail(w, &rec, llm.AsError(err))
+		s.fail(w, c, &rec, llm.AsError(err))
 		return
 	}
 	rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
 	nameSpan(span, "chat", req.Model)
 	rt, e := s.route(c, req.Model)
 	if e != nil {
-		s.fail(w, &rec, e)
+		s.fail(w, c, &rec, e)
 		return
 	}
 	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+		if rt.StripReasoning {
+			// Reasoning is removed from canonical events, so a stripped
+			// route takes the canonical path even for OpenAI-wire vendors.
+			return s.openAICanonical(ctx, t, req, true)
+		}
 		return provider.Chat(ctx, t.Provider, req, t.Model)
 	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)
@@ -47,20 +52,26 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 	// the primary's answer is kept beside theirs.
 	keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, chat, s.shadowDone(rec)) > 0
 	if !served(w, &rec, c, res, err) {
-		s.fail(w, &rec, llm.AsError(err))
+		s.fail(w, c, &rec, llm.AsError(err))
 		return
 	}
 	servedSpan(span, res)
-	if res.Reply.Stream == nil {
-		rec.Usage, rec.Reasoning = res.Reply.Usage, res.Reply.Reasoning
+	s.deliver(w, &rec, c, res.Reply, keep)
+}
+
+// deliver sends a served reply to the client, whole or streamed, and notes
+// its usage, reasoning and (when keep) text in the record.
+func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, reply *provider.Reply, keep bool) {
+	if reply.Stream == nil {
+		rec.Usage, rec.Reasoning = reply.Usage, reply.Reasoning
 		if keep {
-			rec.Response = openaiwire.MessageText(res.Reply.Body)
+			rec.Response = replyText(reply)
 		}
-		writeJSON(w, http.StatusOK, res.Reply.Body)
+		writeJSON(w, http.StatusOK, reply.Body)
 		rec.Status = http.StatusOK
 		return
 	}
-	s.stream(w, &rec, c, res.Reply.Stream, keep)
+	s.stream(w, rec, c, reply.Stream, keep)
 }
 
 // shadowDone records a shadow request's outcome beside its primary.
@@ -75,10 +86,10 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 			rec.Status, rec.ErrorClass, rec.ErrorMessage = e.HTTPStatus(), e.Class, e.Message
 		case reply.Stream == nil:
 			rec.Status, rec.Usage, rec.Reasoning = http.StatusOK, reply.Usage, reply.Reasoning
-			rec.Response = openaiwire.MessageText(reply.Body)
+			rec.Response = replyText(reply)
 		default:
 			st := reply.Stream
-			var text strings.Builder
+			text := textRecorder{st: st}
 			rec.Status = http.StatusOK
 			for {
 				chunk, err := st.Next()
@@ -92,7 +103,7 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 				if rec.TTFT == 0 {
 					rec.TTFT = time.Since(start)
 				}
-				text.WriteString(openaiwire.StreamText(chunk))
+				text.add(chunk)
 			}
 			st.Close()
 			rec.Usage, rec.Reasoning, rec.Response = st.Usage(), st.Reasoning(), text.String()
@@ -107,7 +118,7 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 // failed before it was a failed attempt, answered with an error status),
 // so the status can be sent at once.
 func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
-	var text strings.Builder
+	text := textRecorder{st: st}
 	defer func() {
 		rec.Usage, rec.Reasoning = st.Usage(), st.Reasoning()
 		rec.Response = text.String()
@@ -134,7 +145,7 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 			if e.Class != "client_gone" {
 				// Bytes have gone out, so the status cannot change: say it
 				// in the stream and end it without [DONE].
-				w.Write(openaiwire.ErrorChunk(e))
+				w.Write(errorEvent(c.dialect, e))
 				rc.Flush()
 			}
 			return
@@ -148,7 +159,7 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 		}
 		rc.Flush()
 		if keep {
-			text.WriteString(openaiwire.StreamText(chunk))
+			text.add(chunk)
 		}
 	}
 }
@@ -160,26 +171,26 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 	defer s.finish(&rec, c)
 	body, e := s.readBody(w, r)
 	if e != nil {
-		s.fail(w, &rec, e)
+		s.fail(w, c, &rec, e)
 		return
 	}
 	obj, model, err := openaiwire.ParseEmbeddingsRequest(body)
 	if err != nil {
-		s.fail(w, &rec, llm.AsError(err))
+		s.fail(w, c, &rec, llm.AsError(err))
 		return
 	}
 	rec.RequestedModel = model
 	nameSpan(span, "embeddings", model)
 	rt, e := s.route(c, model)
 	if e != nil {
-		s.fail(w, &rec, e)
+		s.fail(w, c, &rec, e)
 		return
 	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Embeddings(ctx, obj, t.Model)
 	})
 	if !served(w, &rec, c, res, err) {
-		s.fail(w, &rec, llm.AsError(err))
+		s.fail(w, c, &rec, llm.AsError(err))
 		return
 	}
 	servedSpan(span, res)
@@ -251,9 +262,10 @@ func (s *Server) newRecord(c *call, endpoint string) store.RequestLog {
 	return store.RequestLog{ID: c.id, Time: c.start.UTC(), KeyID: c.key.ID, Endpoint: endpoint}
 }
 
-// fail answers with an error and notes it in the record.
-func (s *Server) fail(w http.ResponseWriter, rec *store.RequestLog, e *llm.Error) {
-	writeError(w, e)
+// fail answers with an error in the client's dialect and notes it in the
+// record.
+func (s *Server) fail(w http.ResponseWriter, c *call, rec *store.RequestLog, e *llm.Error) {
+	writeDialectError(w, c.dialect, e)
 	rec.Status = e.HTTPStatus()
 	rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
 	if rec.ErrorClass == "" {

@@ -3,6 +3,7 @@ package server
 import (
 	"encoding/json"
 	"net/http"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
 )
@@ -36,23 +37,64 @@ func (s *Server) models(c *call) []model {
 	return out
 }
 
+// anthropicModel is a model in Anthropic's shape, for clients that send
+// anthropic-version (the Anthropic SDKs' models.list and models.get).
+type anthropicModel struct {
+	Type        string `json:"type"`
+	ID          string `json:"id"`
+	DisplayName string `json:"display_name"`
+	CreatedAt   string `json:"created_at"`
+}
+
+func asAnthropic(m model) anthropicModel {
+	return anthropicModel{Type: "model", ID: m.ID, DisplayName: m.ID, CreatedAt: time.Unix(m.Created, 0).UTC().Format(time.RFC3339)}
+}
+
 func (s *Server) listModels(w http.ResponseWriter, r *http.Request, c *call) {
-	body, _ := json.Marshal(struct {
-		Object string  `json:"object"`
-		Data   []model `json:"data"`
-	}{"list", append([]model{}, s.models(c)...)})
+	ms := append([]model{}, s.models(c)...)
+	var body []byte
+	if r.Header.Get("Anthropic-Version") != "" {
+		page := struct {
+			Data    []anthropicModel `json:"data"`
+			HasMore bool             `json:"has_more"`
+			FirstID *string          `json:"first_id"`
+			LastID  *string          `json:"last_id"`
+		}{Data: []anthropicModel{}}
+		for _, m := range ms {
+			page.Data = append(page.Data, asAnthropic(m))
+		}
+		if n := len(ms); n > 0 {
+			page.FirstID, page.LastID = &ms[0].ID, &ms[n-1].ID
+		}
+		body, _ = json.Marshal(page)
+	} else {
+		body, _ = json.Marshal(struct {
+			Object string  `json:"object"`
+			Data   []model `json:"data"`
+		}{"list", ms})
+	}
 	writeJSON(w, http.StatusOK, body)
 }
 
 func (s *Server) getModel(w http.ResponseWriter, r *http.Request, c *call) {
 	id := r.PathValue("model")
+	anthropic := r.Header.Get("Anthropic-Version") != ""
 	for _, m := range s.models(c) {
 		if m.ID == id {
-			body, _ := json.Marshal(m)
+			var body []byte
+			if anthropic {
+				body, _ = json.Marshal(asAnthropic(m))
+			} else {
+				body, _ = json.Marshal(m)
+			}
 			writeJSON(w, http.StatusOK, body)
 			return
 		}
 	}
-	writeError(w, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found",
+	d := llm.DialectOpenAI
+	if anthropic {
+		d = llm.DialectAnthropic
+	}
+	writeDialectError(w, d, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found",
 		Message: "The model `" + id + "` does not exist or you do not have access to it."})
 }

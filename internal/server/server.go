@@ -22,7 +22,6 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
-	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
@@ -90,6 +89,8 @@ func (s *Server) Handler() http.Handler {
 	// forms are served.
 	for _, prefix := range []string{"/v1", ""} {
 		mux.Handle(prefix+"/chat/completions", s.api(http.MethodPost, "chat.completions", s.chatCompletions))
+		mux.Handle(prefix+"/messages", s.api(http.MethodPost, "messages", s.messages))
+		mux.Handle(prefix+"/messages/count_tokens", s.api(http.MethodPost, "messages.count_tokens", s.countTokens))
 		mux.Handle(prefix+"/embeddings", s.api(http.MethodPost, "embeddings", s.embeddings))
 		mux.Handle(prefix+"/models", s.api(http.MethodGet, "models", s.listModels))
 		mux.Handle(prefix+"/models/{model...}", s.api(http.MethodGet, "models", s.getModel))
@@ -121,6 +122,7 @@ type call struct {
 	attempts []router.Attempt
 	router   *router.Router // the router this request runs on
 	route    string         // the route the model resolved to, for metrics
+	dialect  llm.Dialect    // the client's wire format, for errors
 }
 
 // readyz reports readiness: the store answers a ping within 2 s.
@@ -147,15 +149,19 @@ type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)
 // api authenticates a client request, checks its method and gives it an
 // id. Refused requests are recorded too.
 func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
+	d := llm.DialectOpenAI
+	if strings.HasPrefix(endpoint, "messages") {
+		d = llm.DialectAnthropic
+	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{id: newID("req_"), start: time.Now()}
+		c := &call{id: newID("req_"), start: time.Now(), dialect: d}
 		w.Header().Set("X-Request-Id", c.id)
 		if r.Method != method {
 			w.Header().Set("Allow", method)
 		}
 		if e := s.authenticate(r, c, method); e != nil {
 			rec := s.newRecord(c, endpoint)
-			s.fail(w, &rec, e)
+			s.fail(w, c, &rec, e)
 			s.finish(&rec, c)
 			return
 		}
@@ -237,20 +243,9 @@ func humanBytes(n int64) string {
 	return strconv.FormatInt(n, 10) + " bytes"
 }
 
-func writeError(w http.ResponseWriter, e *llm.Error) {
-	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	if e.RetryAfter != "" {
-		h.Set("Retry-After", e.RetryAfter)
-	}
-	status := e.HTTPStatus()
-	if status == 499 {
-		// The client has gone; nobody reads this.
-		status = http.StatusBadRequest
-	}
-	w.WriteHeader(status)
-	w.Write(openaiwire.ErrorBody(e))
-}
+// writeError answers with e in OpenAI's dialect, which the gateway's own
+// endpoints (admin, models) speak too.
+func writeError(w http.ResponseWriter, e *llm.Error) { writeDialectError(w, llm.DialectOpenAI, e) }
 
 // newID returns a unique id that sorts by time: 6 bytes of milliseconds,
 // then 10 random bytes. The request log's unique index on ids then grows

@@ -1,0 +1,307 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/anthropics/anthropic-sdk-go/v2"
+	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
+	"github.com/openai/openai-go/v3"
+
+	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
+)
+
+// The Anthropic Messages ingress: what an Anthropic client (the official
+// SDK, or a coding agent pointed at ANTHROPIC_BASE_URL) sees whatever the
+// vendor behind the model.
+
+func anthropicClient(e *env, opts ...aoption.RequestOption) *anthropic.Client {
+	c := anthropic.NewClient(append([]aoption.RequestOption{aoption.WithBaseURL(e.srv.URL), aoption.WithAPIKey(e.key), aoption.WithMaxRetries(0)}, opts...)...)
+	return &c
+}
+
+func hiParams(model string) anthropic.MessageNewParams {
+	return anthropic.MessageNewParams{Model: anthropic.Model(model), MaxTokens: 256,
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hi"))}}
+}
+
+// rawMessages posts body to /v1/messages with the given headers.
+func rawMessages(t *testing.T, e *env, path, body string, header map[string]string) (int, http.Header, []byte) {
+	t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
+	for k, v := range header {
+		req.Header.Set(k, v)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, raw
+}
+
+// Both auth headers and both API versions in use are accepted; an unknown
+// version and a bad key are refused in Anthropic's error shape.
+func TestAnthropicAuthAndVersions(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("ok"))
+	body := `{"model":"m-openai","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	for _, h := range []map[string]string{
+		{"x-api-key": e.key, "anthropic-version": "2023-06-01"},
+		{"Authorization": "Bearer " + e.key, "anthropic-version": "2026-10-21"},
+	} {
+		status, _, raw := rawMessages(t, e, "/v1/messages", body, h)
+		if status != 200 || !strings.Contains(string(raw), `"type":"message"`) {
+			t.Errorf("%v: %d %s", h, status, raw)
+		}
+	}
+	for _, tt := range []struct {
+		name   string
+		header map[string]string
+		status int
+		typ    string
+	}{
+		{"unknown version", map[string]string{"x-api-key": e.key, "anthropic-version": "2099-01-01"}, 400, "invalid_request_error"},
+		{"bad key", map[string]string{"x-api-key": "sk-sy-wrong", "anthropic-version": "2023-06-01"}, 401, "authentication_error"},
+		{"no key", map[string]string{"anthropic-version": "2023-06-01"}, 401, "authentication_error"},
+	} {
+		status, _, raw := rawMessages(t, e, "/v1/messages", body, tt.header)
+		var eb struct {
+			Type  string `json:"type"`
+			Error struct{ Type, Message string }
+		}
+		if err := json.Unmarshal(raw, &eb); err != nil || status != tt.status || eb.Type != "error" || eb.Error.Type != tt.typ || eb.Error.Message == "" {
+			t.Errorf("%s: %d %s", tt.name, status, raw)
+		}
+	}
+}
+
+// Bad Anthropic requests get a 400 in Anthropic's shape naming the field,
+// and never reach a vendor.
+func TestAnthropicBadInput(t *testing.T) {
+	e := matrixEnv(t)
+	h := map[string]string{"x-api-key": e.key, "anthropic-version": "2023-06-01"}
+	for _, body := range []string{
+		`{"model":`,
+		`{"max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m-openai","messages":[{"role":"user","content":"hi"}]}`,
+		`{"model":"m-openai","max_tokens":10,"messages":"hi"}`,
+		`{"model":"m-openai","max_tokens":10,"messages":[{"role":"user","content":[{"type":"image"}]}]}`,
+	} {
+		status, _, raw := rawMessages(t, e, "/v1/messages", body, h)
+		if status != 400 || !strings.Contains(string(raw), `"invalid_request_error"`) {
+			t.Errorf("%s: %d %s", body, status, raw)
+		}
+	}
+	if n := len(e.fake.Requests()); n != 0 {
+		t.Errorf("%d bad requests reached the upstream", n)
+	}
+}
+
+// PROTOCOLS.md pitfall 10: an overloaded vendor is Anthropic's 529
+// overloaded_error to an Anthropic client whoever the vendor was, and
+// pitfall 9: it carries a retry-after.
+func TestPitfall10_OverloadedIs529ForAnthropicClients(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/chat/completions", fakeupstream.ServerError(503))
+	_, err := anthropicClient(e).Messages.New(context.Background(), hiParams("m-openai"))
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 529 || apiErr.Response.Header.Get("Retry-After") == "" {
+		t.Fatalf("err = %v", err)
+	}
+	if !strings.Contains(apiErr.RawJSON(), "overloaded_error") {
+		t.Errorf("body %s", apiErr.RawJSON())
+	}
+	// An OpenAI client sees the same failure as a 503.
+	_, err = e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "m-openai", Messages: userMsg("hi")})
+	var oErr *openai.Error
+	if !errors.As(err, &oErr) || oErr.StatusCode != 503 {
+		t.Fatalf("openai client err = %v", err)
+	}
+}
+
+// Pitfall 10: a stream that fails after it started ends with Anthropic's
+// event: error, which the SDK reports, never as a silent success.
+func TestPitfall10_MidStreamErrorEvent(t *testing.T) {
+	e := matrixEnv(t)
+	cut := fakeupstream.TextStream(10, "w ", true)
+	cut.CutAfterEvents = 4
+	e.fake.Handle("/chat/completions", cut)
+	s := anthropicClient(e).Messages.NewStreaming(context.Background(), hiParams("m-openai"))
+	var msg anthropic.Message
+	n := 0
+	for s.Next() {
+		msg.Accumulate(s.Current())
+		n++
+	}
+	if s.Err() == nil || n == 0 {
+		t.Fatalf("cut stream: %d events, err %v", n, s.Err())
+	}
+	l := e.logs()[0]
+	if l.ErrorClass != "stream_cut" {
+		t.Errorf("log error class %q", l.ErrorClass)
+	}
+}
+
+// Pitfall 4: an Anthropic thinking signature and a redacted block reach the
+// client byte-exact and, replayed on the next turn, reach Anthropic
+// byte-exact, in order.
+func TestPitfall4_ThinkingReplayedByteExact(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-messages-stream-redacted-thinking.sse"))
+	s := anthropicClient(e).Messages.NewStreaming(context.Background(), hiParams("m-anthropic"))
+	var msg anthropic.Message
+	for s.Next() {
+		if err := msg.Accumulate(s.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var redacted string
+	for _, b := range msg.Content {
+		if b.Type == "redacted_thinking" {
+			redacted = b.Data
+		}
+	}
+	want := string(fakeupstream.MustTranscript("anthropic-messages-stream-redacted-thinking.sse").Body)
+	if redacted == "" || !strings.Contains(want, redacted) {
+		t.Fatalf("redacted data %.40q not from the transcript", redacted)
+	}
+	// Replay the whole assistant turn.
+	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-message-thinking.json"))
+	p := hiParams("m-anthropic")
+	p.Messages = append(p.Messages, msg.ToParam(), anthropic.NewUserMessage(anthropic.NewTextBlock("and?")))
+	if _, err := anthropicClient(e).Messages.New(context.Background(), p); err != nil {
+		t.Fatal(err)
+	}
+	sent := string(e.fake.LastRequest().Body)
+	if !strings.Contains(sent, `"redacted_thinking"`) || !strings.Contains(sent, redacted) {
+		t.Errorf("replayed turn lost the redacted block:\n%.800s", sent)
+	}
+}
+
+// A route with reasoning: strip hides reasoning from both dialects' clients
+// and keeps it in the request log.
+func TestReasoningStrip(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		u := strings.TrimSuffix(c.Providers[0].BaseURL, "/v1")
+		c.Providers = append(c.Providers, config.Provider{Name: "claude", Type: "anthropic", APIKey: "k", BaseURL: u})
+		c.Models = append(c.Models,
+			config.Model{Name: "quiet-claude", Target: "claude/claude-sonnet-4-5", Reasoning: "strip"},
+			config.Model{Name: "quiet-deepseek", Target: "deepseek/deepseek-reasoner", Reasoning: "strip"})
+	})
+	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-messages-stream-thinking.sse"))
+	e.fake.Handle("/chat/completions", fakeupstream.MustTranscript("deepseek-reasoner-stream.sse"))
+
+	s := anthropicClient(e).Messages.NewStreaming(context.Background(), hiParams("quiet-claude"))
+	var msg anthropic.Message
+	for s.Next() {
+		if err := msg.Accumulate(s.Current()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	if len(msg.Content) != 1 || msg.Content[0].Type != "text" || !strings.HasPrefix(msg.Content[0].Text, "Here are the basic steps") {
+		t.Errorf("anthropic client got %+v", msg.Content)
+	}
+
+	os := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: "quiet-deepseek", Messages: userMsg("hi")})
+	for os.Next() {
+		for _, ch := range os.Current().Choices {
+			if _, ok := ch.Delta.JSON.ExtraFields["reasoning_content"]; ok && ch.Delta.JSON.ExtraFields["reasoning_content"].Raw() != "null" {
+				t.Fatalf("reasoning_content reached the client: %s", os.Current().RawJSON())
+			}
+		}
+	}
+	if err := os.Err(); err != nil {
+		t.Fatal(err)
+	}
+	logs := e.logs()
+	for len(logs) < 2 {
+		logs = e.logs()
+	}
+	for _, l := range logs[:2] {
+		if l.Reasoning == "" {
+			t.Errorf("%s: reasoning not kept in the log", l.RequestedModel)
+		}
+	}
+}
+
+// A fallback may cross vendors and dialects: an Anthropic client's request
+// to a failing Gemini model is served by an OpenAI-wire vendor.
+func TestCrossVendorFallback(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		u := strings.TrimSuffix(c.Providers[0].BaseURL, "/v1")
+		zero := 0
+		c.Providers = append(c.Providers, config.Provider{Name: "gemini", Type: "gemini", APIKey: "k", BaseURL: u})
+		c.Models = append(c.Models, config.Model{Name: "resilient", Target: "gemini/gemini-2.5-pro", Fallbacks: []string{"openai/gpt-4o-mini"}, Retries: &zero})
+	})
+	e.fake.Handle(":generateContent", fakeupstream.ServerError(503))
+	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("served by the fallback"))
+	m, err := anthropicClient(e).Messages.New(context.Background(), hiParams("resilient"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Content) != 1 || m.Content[0].Text != "served by the fallback" {
+		t.Fatalf("content %+v", m.Content)
+	}
+	l := e.logs()[0]
+	if l.Provider != "openai" || !strings.Contains(l.Attempts, `"gemini/gemini-2.5-pro"`) {
+		t.Errorf("log provider %q attempts %s", l.Provider, l.Attempts)
+	}
+}
+
+// count_tokens: Anthropic counts exactly; other vendors get an estimate,
+// said so in a header.
+func TestCountTokens(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/v1/messages/count_tokens", fakeupstream.Response{ContentType: "application/json", Body: []byte(`{"input_tokens":42}`)})
+	c := anthropicClient(e)
+	params := anthropic.MessageCountTokensParams{Model: "m-anthropic",
+		Messages: []anthropic.MessageParam{anthropic.NewUserMessage(anthropic.NewTextBlock("hello there"))}}
+	n, err := c.Messages.CountTokens(context.Background(), params)
+	if err != nil || n.InputTokens != 42 {
+		t.Fatalf("anthropic count: %+v %v", n, err)
+	}
+	params.Model = "m-openai"
+	var resp *http.Response
+	n, err = c.Messages.CountTokens(context.Background(), params, aoption.WithResponseInto(&resp))
+	if err != nil || n.InputTokens != 3 || resp.Header.Get("X-Switchyard-Token-Count") != "estimated" {
+		t.Fatalf("estimated count: %+v %v", n, err)
+	}
+}
+
+// Anthropic's SDK lists models in its own shape.
+func TestAnthropicModels(t *testing.T) {
+	e := matrixEnv(t)
+	page, err := anthropicClient(e).Models.List(context.Background(), anthropic.ModelListParams{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for _, m := range page.Data {
+		ids = append(ids, m.ID)
+	}
+	if len(ids) != len(vendors) || ids[0] != "m-openai" {
+		t.Fatalf("models %v", ids)
+	}
+	if _, err := anthropicClient(e).Models.Get(context.Background(), "m-gemini", anthropic.ModelGetParams{}); err != nil {
+		t.Fatal(err)
+	}
+	_, err = anthropicClient(e).Models.Get(context.Background(), "nope", anthropic.ModelGetParams{})
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.RawJSON(), "not_found_error") {
+		t.Fatalf("unknown model: %v", err)
+	}
+}

@@ -1,0 +1,159 @@
+package server
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/router"
+)
+
+// maxRecorded bounds the text and reasoning a tap keeps for the request log.
+const maxRecorded = 1 << 20
+
+// tap passes a canonical stream through on its way to the client's
+// encoder. It records the answer's text and reasoning for the request log,
+// and drops reasoning parts (renumbering the rest) when the route strips
+// reasoning: the log keeps what the client does not see.
+type tap struct {
+	src   llm.Stream
+	strip bool
+
+	text, reasoning strings.Builder
+	part            llm.PartType // type of the open part
+	skipping        bool         // the open part is dropped
+	dropped         int          // parts dropped so far
+}
+
+func newTap(src llm.Stream, strip bool) *tap { return &tap{src: src, strip: strip} }
+
+func (t *tap) Next() (llm.Event, error) {
+	for {
+		ev, err := t.src.Next()
+		if err != nil {
+			return ev, err
+		}
+		switch ev.Type {
+		case llm.EventPartStart:
+			t.part = ev.Part.Type
+			t.skipping = t.strip && t.part == llm.PartReasoning
+		case llm.EventDelta:
+			switch t.part {
+			case llm.PartText:
+				record(&t.text, ev.Text)
+			case llm.PartReasoning:
+				record(&t.reasoning, ev.Text)
+			}
+		case llm.EventPartStop:
+			if t.skipping {
+				t.skipping = false
+				t.dropped++
+				continue
+			}
+		}
+		if t.skipping {
+			continue
+		}
+		if ev.Type == llm.EventPartStart || ev.Type == llm.EventDelta || ev.Type == llm.EventPartStop {
+			ev.Index -= t.dropped
+		}
+		return ev, nil
+	}
+}
+
+func (t *tap) Close() error { return t.src.Close() }
+
+func (t *tap) Text() string      { return t.text.String() }
+func (t *tap) Reasoning() string { return t.reasoning.String() }
+
+func record(b *strings.Builder, s string) {
+	if room := maxRecorded - b.Len(); room > 0 {
+		b.WriteString(s[:min(len(s), room)])
+	}
+}
+
+// tapped is a client-dialect byte stream whose reasoning and text come from
+// the tap beneath its encoder (which may have stripped the reasoning).
+type tapped struct {
+	provider.Stream
+	tap *tap
+}
+
+func (s *tapped) Reasoning() string { return s.tap.Reasoning() }
+func (s *tapped) Text() string      { return s.tap.Text() }
+
+// encoding is a client dialect's encoder of canonical answers.
+type encoding struct {
+	body   func(*llm.Response) []byte
+	stream func(llm.Stream) provider.Stream
+}
+
+// reply turns a canonical generation into a reply in the client's dialect,
+// whole or streamed.
+func (enc encoding) reply(g *provider.Generation, stream, strip bool) (*provider.Reply, error) {
+	t := newTap(g.Events, strip)
+	if !stream {
+		resp, err := llm.Collect(t)
+		if err != nil {
+			return nil, err
+		}
+		return &provider.Reply{Header: g.Header, Body: enc.body(resp), Usage: resp.Usage, Reasoning: t.Reasoning(), Text: t.Text()}, nil
+	}
+	return &provider.Reply{Header: g.Header, Stream: &tapped{Stream: enc.stream(t), tap: t}}, nil
+}
+
+// replyText is the text of a whole reply, for shadow comparisons.
+func replyText(r *provider.Reply) string {
+	if r.Text != "" {
+		return r.Text
+	}
+	return openaiwire.MessageText(r.Body)
+}
+
+// textRecorder collects a streamed answer's text for shadow comparisons:
+// from the tap when the stream was encoded from canonical events, else
+// from the OpenAI-dialect chunks.
+type textRecorder struct {
+	st provider.Stream
+	b  strings.Builder
+}
+
+func (t *textRecorder) add(chunk []byte) {
+	if _, ok := t.st.(*tapped); !ok {
+		t.b.WriteString(openaiwire.StreamText(chunk))
+	}
+}
+
+func (t *textRecorder) String() string {
+	if tp, ok := t.st.(*tapped); ok {
+		return tp.Text()
+	}
+	return t.b.String()
+}
+
+// openAI encodes canonical answers as OpenAI chat completions.
+func openAI(includeUsage bool) encoding {
+	return encoding{
+		body: func(r *llm.Response) []byte { return openaiwire.EncodeResponse(r, time.Now().Unix()) },
+		stream: func(s llm.Stream) provider.Stream {
+			return openaiwire.NewStreamEncoder(s, includeUsage)
+		},
+	}
+}
+
+// openAICanonical sends an OpenAI-dialect request to t through the
+// canonical model instead of the fast path.
+func (s *Server) openAICanonical(ctx context.Context, t router.Target, req *openaiwire.ChatRequest, strip bool) (*provider.Reply, error) {
+	creq, err := openaiwire.DecodeChat(req)
+	if err != nil {
+		return nil, err
+	}
+	g, err := t.Provider.Generate(ctx, creq, t.Model)
+	if err != nil {
+		return nil, err
+	}
+	return openAI(req.IncludeUsage).reply(g, req.Stream, strip)
+}
