@@ -12,6 +12,7 @@ import (
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
 	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/shared"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
@@ -303,5 +304,98 @@ func TestAnthropicModels(t *testing.T) {
 	var apiErr *anthropic.Error
 	if !errors.As(err, &apiErr) || apiErr.StatusCode != 404 || !strings.Contains(apiErr.RawJSON(), "not_found_error") {
 		t.Fatalf("unknown model: %v", err)
+	}
+}
+
+// PROTOCOLS.md pitfall 18: tool payloads survive translation both ways,
+// including a multi-turn history with parallel calls and their results,
+// tool_choice and parallel_tool_calls.
+func TestPitfall18_ToolPayloadsAcrossDialects(t *testing.T) {
+	e := matrixEnv(t)
+	ctx := context.Background()
+	weather := openai.ChatCompletionFunctionTool(shared.FunctionDefinitionParam{Name: "get_weather", Description: openai.String("Weather for a city"),
+		Parameters: shared.FunctionParameters{"type": "object", "properties": map[string]any{"city": map[string]any{"type": "string"}}}})
+
+	// OpenAI client → Anthropic vendor.
+	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-message-tool-use.json"))
+	_, err := e.client.Chat.Completions.New(ctx, openai.ChatCompletionNewParams{
+		Model:             "m-anthropic",
+		Tools:             []openai.ChatCompletionToolUnionParam{weather},
+		ToolChoice:        openai.ChatCompletionToolChoiceOptionUnionParam{OfAuto: openai.String("required")},
+		ParallelToolCalls: openai.Bool(false),
+		Messages: []openai.ChatCompletionMessageParamUnion{
+			openai.UserMessage("Weather in Paris and Rome?"),
+			{OfAssistant: &openai.ChatCompletionAssistantMessageParam{ToolCalls: []openai.ChatCompletionMessageToolCallUnionParam{
+				{OfFunction: &openai.ChatCompletionMessageFunctionToolCallParam{ID: "call_1", Function: openai.ChatCompletionMessageFunctionToolCallFunctionParam{Name: "get_weather", Arguments: `{"city":"Paris"}`}}},
+				{OfFunction: &openai.ChatCompletionMessageFunctionToolCallParam{ID: "call_2", Function: openai.ChatCompletionMessageFunctionToolCallFunctionParam{Name: "get_weather", Arguments: `{"city":"Rome"}`}}},
+			}}},
+			openai.ToolMessage("18C", "call_1"),
+			openai.ToolMessage("24C", "call_2"),
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		Tools []struct {
+			Name        string          `json:"name"`
+			InputSchema json.RawMessage `json:"input_schema"`
+		} `json:"tools"`
+		ToolChoice struct {
+			Type                   string `json:"type"`
+			DisableParallelToolUse bool   `json:"disable_parallel_tool_use"`
+		} `json:"tool_choice"`
+		Messages []struct {
+			Role    string `json:"role"`
+			Content []struct {
+				Type      string          `json:"type"`
+				ID        string          `json:"id"`
+				Input     json.RawMessage `json:"input"`
+				ToolUseID string          `json:"tool_use_id"`
+			} `json:"content"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal(e.fake.LastRequest().Body, &sent); err != nil {
+		t.Fatal(err)
+	}
+	if len(sent.Tools) != 1 || sent.Tools[0].Name != "get_weather" || !strings.Contains(string(sent.Tools[0].InputSchema), `"city"`) {
+		t.Errorf("tools sent: %+v", sent.Tools)
+	}
+	if sent.ToolChoice.Type != "any" || !sent.ToolChoice.DisableParallelToolUse {
+		t.Errorf("tool_choice sent: %+v", sent.ToolChoice)
+	}
+	if len(sent.Messages) != 3 || sent.Messages[1].Role != "assistant" || sent.Messages[2].Role != "user" {
+		t.Fatalf("messages sent: %+v", sent.Messages)
+	}
+	uses, results := sent.Messages[1].Content, sent.Messages[2].Content
+	if len(uses) != 2 || uses[0].Type != "tool_use" || string(uses[0].Input) != `{"city":"Paris"}` {
+		t.Errorf("assistant turn: %+v", uses)
+	}
+	if len(results) != 2 || results[0].ToolUseID != uses[0].ID || results[1].ToolUseID != uses[1].ID {
+		t.Errorf("tool results not one user turn in call order: %+v", results)
+	}
+
+	// Anthropic client → OpenAI vendor.
+	e.fake.Handle("/chat/completions", fakeupstream.MustTranscript("openai-chat-tool-call.json"))
+	p := hiParams("m-openai")
+	p.Tools = []anthropic.ToolUnionParam{{OfTool: &anthropic.ToolParam{Name: "get_weather",
+		InputSchema: anthropic.ToolInputSchemaParam{Properties: map[string]any{"city": map[string]any{"type": "string"}}}}}}
+	p.ToolChoice = anthropic.ToolChoiceUnionParam{OfTool: &anthropic.ToolChoiceToolParam{Name: "get_weather"}}
+	p.Messages = append(p.Messages,
+		anthropic.NewAssistantMessage(anthropic.NewToolUseBlock("toolu_1", map[string]any{"city": "Paris"}, "get_weather")),
+		anthropic.NewUserMessage(anthropic.NewToolResultBlock("toolu_1", "18C", false), anthropic.NewTextBlock("and tomorrow?")))
+	m, err := anthropicClient(e).Messages.New(ctx, p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(m.Content) != 2 || m.Content[0].Type != "tool_use" || m.StopReason != "tool_use" {
+		t.Errorf("answer %+v stop %s", m.Content, m.StopReason)
+	}
+	body := string(e.fake.LastRequest().Body)
+	for _, want := range []string{`"parameters":{`, `"tool_choice":{"type":"function","function":{"name":"get_weather"}}`,
+		`"role":"tool"`, `"tool_call_id":"toolu_1"`, `"arguments":"{\"city\":\"Paris\"}"`} {
+		if !strings.Contains(body, want) {
+			t.Errorf("OpenAI body lacks %s:\n%s", want, body)
+		}
 	}
 }
