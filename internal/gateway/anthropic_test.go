@@ -399,3 +399,54 @@ func TestPitfall18_ToolPayloadsAcrossDialects(t *testing.T) {
 		}
 	}
 }
+
+// Parallel calls streamed by Anthropic (two tool_use blocks) and Gemini
+// (two functionCall parts in one chunk) reach both dialects' clients as two
+// calls with their arguments (pitfalls 1 and 2).
+func TestParallelToolCallStreams(t *testing.T) {
+	anthropicStream := "event: message_start\n" +
+		`data: {"type":"message_start","message":{"id":"msg_p","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}` + "\n\n" +
+		"event: content_block_start\n" + `data: {"type":"content_block_start","index":0,"content_block":{"type":"tool_use","id":"toolu_a","name":"get_weather","input":{}}}` + "\n\n" +
+		"event: content_block_delta\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"{\"city\": \"Par"}}` + "\n\n" +
+		"event: content_block_delta\n" + `data: {"type":"content_block_delta","index":0,"delta":{"type":"input_json_delta","partial_json":"is\"}"}}` + "\n\n" +
+		"event: content_block_stop\n" + `data: {"type":"content_block_stop","index":0}` + "\n\n" +
+		"event: content_block_start\n" + `data: {"type":"content_block_start","index":1,"content_block":{"type":"tool_use","id":"toolu_b","name":"get_time","input":{}}}` + "\n\n" +
+		"event: content_block_delta\n" + `data: {"type":"content_block_delta","index":1,"delta":{"type":"input_json_delta","partial_json":""}}` + "\n\n" +
+		"event: content_block_stop\n" + `data: {"type":"content_block_stop","index":1}` + "\n\n" +
+		"event: message_delta\n" + `data: {"type":"message_delta","delta":{"stop_reason":"tool_use","stop_sequence":null},"usage":{"output_tokens":30}}` + "\n\n" +
+		"event: message_stop\n" + `data: {"type":"message_stop"}` + "\n\n"
+	geminiStream := `data: {"candidates":[{"content":{"role":"model","parts":[{"functionCall":{"name":"get_weather","args":{"city":"Paris"}}},{"functionCall":{"name":"get_time","args":{}}}]},"index":0}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":30,"totalTokenCount":50},"modelVersion":"gemini-2.5-pro","responseId":"r"}` + "\r\n\r\n" +
+		`data: {"candidates":[{"content":{"role":"model","parts":[{"text":""}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":20,"candidatesTokenCount":30,"totalTokenCount":50},"modelVersion":"gemini-2.5-pro","responseId":"r"}` + "\r\n\r\n"
+	for _, tt := range []struct {
+		model, path, body string
+	}{
+		{"m-anthropic", "/v1/messages", anthropicStream},
+		{"m-gemini", ":streamGenerateContent", geminiStream},
+	} {
+		t.Run(tt.model, func(t *testing.T) {
+			e := matrixEnv(t)
+			e.fake.Handle(tt.path, fakeupstream.Response{ContentType: "text/event-stream", Body: []byte(tt.body)})
+			s := e.client.Chat.Completions.NewStreaming(context.Background(), openai.ChatCompletionNewParams{Model: tt.model, Messages: userMsg("hi")})
+			acc := accumulate(t, s)
+			calls := acc.Choices[0].Message.ToolCalls
+			if len(calls) != 2 || calls[0].Function.Name != "get_weather" || calls[0].Function.Arguments != `{"city":"Paris"}` && calls[0].Function.Arguments != `{"city": "Paris"}` ||
+				calls[1].Function.Name != "get_time" || calls[1].Function.Arguments != "{}" || calls[0].ID == calls[1].ID || acc.Choices[0].FinishReason != "tool_calls" {
+				t.Errorf("OpenAI client: %+v finish %q", calls, acc.Choices[0].FinishReason)
+			}
+			as := anthropicClient(e).Messages.NewStreaming(context.Background(), hiParams(tt.model))
+			var msg anthropic.Message
+			for as.Next() {
+				if err := msg.Accumulate(as.Current()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := as.Err(); err != nil {
+				t.Fatal(err)
+			}
+			if len(msg.Content) != 2 || msg.Content[0].Name != "get_weather" || !strings.Contains(string(msg.Content[0].Input), "Paris") ||
+				msg.Content[1].Name != "get_time" || string(msg.Content[1].Input) != "{}" || msg.StopReason != "tool_use" {
+				t.Errorf("Anthropic client: %+v stop %q", msg.Content, msg.StopReason)
+			}
+		})
+	}
+}
