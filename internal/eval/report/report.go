@@ -1,0 +1,132 @@
+// Package report renders an eval.Report: as a terminal table, as JSON, and
+// as one self-contained HTML page (inline CSS and SVG, no script, no
+// external assets), so that it can be attached to a pull request or an
+// email and opened anywhere.
+package report
+
+import (
+	"encoding/json"
+	"fmt"
+	"io"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/switchyard-ai/switchyard/internal/eval"
+	"github.com/switchyard-ai/switchyard/internal/eval/stats"
+)
+
+// JSON writes the report as indented JSON.
+func JSON(w io.Writer, r *eval.Report) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(r)
+}
+
+// Text writes the report as tables for a terminal.
+func Text(w io.Writer, r *eval.Report) error {
+	fmt.Fprintf(w, "Run %s · suite %s · %d cases · %s\n\n", r.RunID, r.Suite, r.Cases, r.Status)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	modelTable(tw, r, r.Models)
+	tw.Flush()
+	fmt.Fprintln(w)
+	compareTable(tw, r.Comparisons)
+	tw.Flush()
+	fmt.Fprintln(w)
+	for _, c := range r.Comparisons {
+		v := c.Verdict
+		if len(c.SplitSegments) > 0 {
+			v += " (" + strings.Join(c.SplitSegments, ", ") + ")"
+		}
+		fmt.Fprintf(w, "%s: %s\n", c.Challenger, v)
+		for _, why := range c.Reasons {
+			fmt.Fprintf(w, "  - %s\n", why)
+		}
+	}
+	if len(r.Segments) > 0 {
+		fmt.Fprintln(w, "\nBy segment (tag):")
+		fmt.Fprintln(tw, "TAG\tCASES\tMODEL\tPASS RATE (CI)\tERRORS\tP95 MS\tΔ PASS (CI)\tVERDICT")
+		for _, seg := range r.Segments {
+			for i, m := range seg.Models {
+				diff, verdict := "(incumbent)", ""
+				if i > 0 {
+					c := seg.Comparisons[i-1]
+					diff, verdict = diffCI(c), c.Verdict
+				}
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", seg.Tag, seg.Cases, m.Model, rateCI(m.PassRate, m.Cases), m.Errors, ms(m.LatencyP95Ms), diff, verdict)
+			}
+		}
+		tw.Flush()
+	}
+	fmt.Fprintf(w, "\nRule: %s\n", r.RuleText)
+	return nil
+}
+
+func modelTable(tw io.Writer, r *eval.Report, models []eval.ModelStats) {
+	fmt.Fprintln(tw, "MODEL\tCASES\tPASS RATE (95% CI)\tMEAN SCORE\tERRORS\tP50 MS\tP95 MS\tCOST/CASE\tCOST TOTAL\tREASONING")
+	for i, m := range models {
+		name := m.Model
+		if i == 0 {
+			name += " (incumbent)"
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d (%s)\t%s\t%s\t%s\t%s\t%s\n", name, m.Cases, rateCI(m.PassRate, m.Cases), num(m.MeanScore, 3),
+			m.Errors, pct(m.ErrorRate), ms(m.LatencyP50Ms), ms(m.LatencyP95Ms), usd(m.CostPerCaseUSD), usd(m.CostTotalUSD), share(m.ReasoningShare))
+	}
+}
+
+func compareTable(tw io.Writer, cs []eval.Comparison) {
+	fmt.Fprintln(tw, "CHALLENGER\tPAIRED\tΔ PASS vs INCUMBENT (95% CI)\tMcNEMAR b/c\tEXACT p\tχ² p\tPAIRWISE W/T/L\tWIN RATE (95% CI)\tVERDICT")
+	for _, c := range cs {
+		pw, wr := "—", "—"
+		if p := c.Pairwise; p != nil {
+			pw = fmt.Sprintf("%d/%d/%d", p.Wins, p.Ties, p.Losses)
+			wr = fmt.Sprintf("%.3f [%.3f, %.3f]", p.WinRate.Estimate, p.WinRate.Lo, p.WinRate.Hi)
+		}
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%d/%d\t%.4g\t%.4g\t%s\t%s\t%s\n", c.Challenger, c.Paired, diffCI(c),
+			c.McNemar.B, c.McNemar.C, c.McNemar.ExactP, c.McNemar.Chi2P, pw, wr, c.Verdict)
+	}
+}
+
+func rateCI(iv stats.Interval, n int) string {
+	if n == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Estimate, iv.Lo, iv.Hi)
+}
+
+func diffCI(c eval.Comparison) string {
+	if c.Paired == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", c.Diff.Estimate, c.Diff.Lo, c.Diff.Hi)
+}
+
+func num(f *float64, prec int) string {
+	if f == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.*f", prec, *f)
+}
+
+func ms(f *float64) string {
+	if f == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%.0f", *f)
+}
+
+// usd shows an unknown cost as "—": a cost is never guessed.
+func usd(f *float64) string {
+	if f == nil {
+		return "—"
+	}
+	return fmt.Sprintf("$%.4f", *f)
+}
+
+func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
+
+func share(f *float64) string {
+	if f == nil {
+		return "—"
+	}
+	return pct(*f)
+}
