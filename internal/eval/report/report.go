@@ -130,3 +130,22 @@ func share(f *float64) string {
 	}
 	return pct(*f)
 }
+
+// RunDiffs writes the comparison of two runs as a table.
+func RunDiffs(w io.Writer, a, b string, ds []eval.RunDiff) error {
+	fmt.Fprintf(w, "A = %s, B = %s\n\n", a, b)
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "MODEL\tPASS RATE A (95% CI)\tPASS RATE B (95% CI)\tPAIRED\tΔ B − A (95% CI)\tMcNEMAR b/c\tEXACT p\tP95 MS A\tP95 MS B\tCOST/CASE A\tCOST/CASE B")
+	for _, d := range ds {
+		diff := "—"
+		if d.Paired > 0 {
+			diff = fmt.Sprintf("%+.3f [%+.3f, %+.3f]", d.Diff.Estimate, d.Diff.Lo, d.Diff.Hi)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%s\t%d/%d\t%.4g\t%s\t%s\t%s\t%s\n", d.Model, rateCI(d.A.PassRate, d.A.Cases), rateCI(d.B.PassRate, d.B.Cases),
+			d.Paired, diff, d.McNemar.B, d.McNemar.C, d.McNemar.ExactP, ms(d.A.LatencyP95Ms), ms(d.B.LatencyP95Ms), usd(d.A.CostPerCaseUSD), usd(d.B.CostPerCaseUSD))
+	}
+	if len(ds) == 0 {
+		fmt.Fprintln(tw, "(no model in common)")
+	}
+	return tw.Flush()
+}
