@@ -418,7 +418,7 @@ func Decide(rule VerdictRule, minCases, paired int, diff stats.Interval, guards 
 		rel = ">"
 	}
 	word := map[bool]string{true: "non-inferior", false: "not shown non-inferior"}[nonInferior]
-	reasons = append(reasons, fmt.Sprintf("lower bound %+.3f %s −margin %.3f: %s", diff.Lo, rel, -rule.Margin, word))
+	reasons = append(reasons, fmt.Sprintf("lower bound %+.3f %s %+.3f (−margin): %s", diff.Lo, rel, -rule.Margin, word))
 	held := true
 	for _, g := range guards {
 		switch {

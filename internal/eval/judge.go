@@ -46,7 +46,9 @@ func pairwisePrompt(rubric, question string, ref *string, a, b string) string {
 // of its reply into v.
 func (x *exec) askJudge(ctx context.Context, unit, system, prompt string, v any) error {
 	msgs := []map[string]any{{"role": "system", "content": system}, {"role": "user", "content": prompt}}
-	rep, err := x.call(ctx, *x.suite.Judge, unit, msgs)
+	// The judge gets its own parameters only: the suite's (tools, say)
+	// are for the models under test.
+	rep, err := x.call(ctx, *x.suite.Judge, nil, unit, msgs)
 	if err != nil {
 		return fmt.Errorf("judge: %w", err)
 	}

@@ -107,5 +107,5 @@ func (p *progress) line() string {
 	} else if p.done >= p.total {
 		eta = "in " + time.Since(p.start).Round(time.Millisecond).String()
 	}
-	return fmt.Sprintf("%d/%d cases, %d errors, %s, %s", p.done, p.total, p.errors, spend, eta)
+	return fmt.Sprintf("%d/%d cases · errors %d · %s · %s", p.done, p.total, p.errors, spend, eta)
 }

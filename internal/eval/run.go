@@ -219,7 +219,7 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 			results[i] = res
 			continue
 		}
-		rep, err := x.call(ctx, m, c.ID, msgs)
+		rep, err := x.call(ctx, m, s.Params, c.ID, msgs)
 		if err != nil {
 			res.Error = err.Error()
 			x.prog.add(0, false, 1)
@@ -291,11 +291,11 @@ type reply struct {
 	cached  bool
 }
 
-// call sends messages to model m with the suite's and the model's
-// parameters, through the response cache.
-func (x *exec) call(ctx context.Context, m Model, unit string, msgs []map[string]any) (reply, error) {
+// call sends messages to model m with the base parameters under the
+// model's own, through the response cache.
+func (x *exec) call(ctx context.Context, m Model, base map[string]any, unit string, msgs []map[string]any) (reply, error) {
 	req := map[string]any{}
-	maps.Copy(req, x.suite.Params)
+	maps.Copy(req, base)
 	maps.Copy(req, m.Params)
 	req["model"] = m.Model
 	req["messages"] = msgs

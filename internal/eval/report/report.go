@@ -119,7 +119,7 @@ func usd(f *float64) string {
 	if f == nil {
 		return "—"
 	}
-	return fmt.Sprintf("$%.4f", *f)
+	return fmt.Sprintf("$%.6f", *f)
 }
 
 func pct(f float64) string { return fmt.Sprintf("%.1f%%", f*100) }
