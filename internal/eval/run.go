@@ -317,7 +317,9 @@ func (x *exec) call(ctx context.Context, m Model, base map[string]any, unit stri
 	if err != nil {
 		return reply{}, err
 	}
-	err = x.Store.PutCachedResponse(ctx, store.CachedResponse{Key: key, Target: rep.target, Body: rep.body, Usage: rep.usage, Latency: rep.latency})
+	// Kept even when the run is being interrupted: it was paid for, and
+	// the resume will want it.
+	err = x.Store.PutCachedResponse(context.WithoutCancel(ctx), store.CachedResponse{Key: key, Target: rep.target, Body: rep.body, Usage: rep.usage, Latency: rep.latency})
 	return rep, err
 }
 
