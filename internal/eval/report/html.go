@@ -43,6 +43,7 @@ th:first-child,td:first-child{text-align:left}th{background:#f6f8fa;font-weight:
 .verdict{font-weight:700;padding:.1rem .45rem;border-radius:4px}
 .replace{background:#dafbe1;color:#116329}.keep{background:#ffebe9;color:#a40e26}
 .split{background:#fff8c5;color:#7d4e00}.not-enough-data{background:#eaeef2;color:#424a53}
+.caption{color:#57606a;font-size:.9rem;margin-top:.2rem}td.l{text-align:left}
 ul.reasons{margin:.3rem 0 1rem 1rem;color:#32383f}.rule{background:#f6f8fa;padding:.8rem;border-radius:6px}
 svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 </style>
@@ -64,6 +65,7 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 <tr><td>{{$m.Model}}{{if eq $i 0}} (incumbent){{end}}</td><td>{{$m.Cases}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{num $m.MeanScore 3}}</td><td>{{$m.Errors}} ({{pct $m.ErrorRate}})</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td><td>{{usd $m.CostTotalUSD}}</td><td>{{share $m.ReasoningShare}}</td></tr>{{end}}
 </tbody></table>
 {{passChart .}}
+<p class="caption">Pass rate of each model with its 95% Wilson interval.</p>
 
 <h2>Challengers against the incumbent</h2>
 <table id="comparisons">
@@ -73,14 +75,16 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 <td>{{with .Pairwise}}{{.Wins}}/{{.Ties}}/{{.Losses}}{{else}}—{{end}}</td><td>{{with .Pairwise}}{{rateCI .WinRate .N}}{{else}}—{{end}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td></tr>{{end}}
 </tbody></table>
 {{diffChart .}}
-{{pairwiseChart .}}
+<p class="caption">Pass-rate difference, challenger − incumbent, on paired cases, over all cases and per tag, with its 95% paired-bootstrap interval. Solid line: no difference; dashed red line: −margin ({{printf "%.3f" .Rule.Margin}}). Green points are non-inferior (lower end above −margin).</p>
+{{with pairwiseChart .}}{{.}}
+<p class="caption">Blind pairwise judgements against the incumbent, asked in both orders: wins (green) and losses (red) where both orders agree, ties (grey) otherwise.</p>{{end}}
 
 {{if .Segments}}
 <h2>By segment (tag)</h2>
 <table id="segments">
 <thead><tr><th>Tag</th><th>Cases</th><th>Model</th><th>Pass rate (95% CI)</th><th>Errors</th><th>p95 ms</th><th>Δ pass rate (95% CI)</th><th>Verdict</th></tr></thead>
 <tbody>{{range $s := .Segments}}{{range $i, $m := $s.Models}}
-<tr><td>{{$s.Tag}}</td><td>{{$s.Cases}}</td><td>{{$m.Model}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{$m.Errors}}</td><td>{{ms $m.LatencyP95Ms}}</td>
+<tr><td>{{$s.Tag}}</td><td>{{$s.Cases}}</td><td class="l">{{$m.Model}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{$m.Errors}}</td><td>{{ms $m.LatencyP95Ms}}</td>
 {{if eq $i 0}}<td>(incumbent)</td><td></td>{{else}}{{with index $s.Comparisons (dec $i)}}<td>{{diffCI .}}</td><td>{{.Verdict}}</td>{{end}}{{end}}</tr>{{end}}{{end}}
 </tbody></table>
 {{end}}
@@ -134,18 +138,26 @@ func diffChart(r *eval.Report) template.HTML {
 			rows = append(rows, row{c.Challenger + " · " + s.Tag, s.Comparisons[i]})
 		}
 	}
-	lo, hi := -0.5, 0.5
+	// A symmetric axis, so that zero is in the middle and a gain looks as
+	// large as a loss of the same size.
+	span := 0.2
 	for _, rw := range rows {
 		if rw.c.Paired > 0 {
-			lo, hi = math.Min(lo, rw.c.Diff.Lo), math.Max(hi, rw.c.Diff.Hi)
+			span = math.Max(span, math.Max(-rw.c.Diff.Lo, rw.c.Diff.Hi))
 		}
 	}
-	lo, hi = math.Max(-1, math.Floor(lo*10)/10), math.Min(1, math.Ceil(hi*10)/10)
+	span = math.Min(1, math.Ceil(span*10)/10)
+	lo, hi := -span, span
 	h := len(rows)*rowH + 40
 	x := func(v float64) float64 { return labelW + (v-lo)/(hi-lo)*plotW }
 	var b strings.Builder
 	fmt.Fprintf(&b, `<svg id="diff-chart" role="img" aria-label="Pass-rate difference against the incumbent" width="%d" height="%d" viewBox="0 0 %d %d" xmlns="http://www.w3.org/2000/svg">`, chartW, h, chartW, h)
-	axis(&b, lo, hi, len(rows)*rowH, func(v float64) string { return fmt.Sprintf("%+.1f", v) })
+	axis(&b, lo, hi, len(rows)*rowH, func(v float64) string {
+		if math.Abs(v) < 1e-9 {
+			return "0"
+		}
+		return fmt.Sprintf("%+.2f", v)
+	})
 	bottom := 10 + len(rows)*rowH
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#57606a"/>`, x(0), x(0), bottom)
 	fmt.Fprintf(&b, `<line x1="%.1f" y1="10" x2="%.1f" y2="%d" stroke="#cf222e" stroke-dasharray="4 3"><title>−margin %.3f</title></line>`, x(-r.Rule.Margin), x(-r.Rule.Margin), bottom, r.Rule.Margin)

@@ -43,10 +43,10 @@ func sample(t *testing.T) *eval.Report {
 		snap.Cases = append(snap.Cases, eval.Case{ID: id, Tags: []string{tag}})
 		for m, model := range []string{"acme/inc", "rival/<b>big</b>", "rival/small"} {
 			pass := [3]bool{i%5 != 0, i%7 != 0, i%3 != 0}[m]
-			scores := []eval.Score{{Scorer: "exact", Type: "exact", Pass: pass}}
+			scores := []eval.Score{{Scorer: "exact", Type: "exact", Pass: pass, Value: map[bool]float64{true: 1}[pass]}}
 			if m == 1 {
 				outcome := map[bool]string{true: "win", false: "tie"}[i%5 == 0]
-				scores = append(scores, eval.Score{Scorer: "pairwise", Type: "pairwise", Outcome: outcome})
+				scores = append(scores, eval.Score{Scorer: "pairwise", Type: "pairwise", Outcome: outcome, Value: map[string]float64{"win": 1, "tie": 0.5}[outcome]})
 			}
 			b, _ := json.Marshal(scores)
 			r := store.EvalResult{RunID: "ev-1", Model: model, CaseID: id, Scores: string(b),
