@@ -243,7 +243,7 @@ func TestEvalExample(t *testing.T) {
 	defer rival.Close()
 	// Fixed latencies, far apart, so the p95 guardrail is decided by
 	// design rather than by the machine's noise.
-	acme.SetLatency(20 * time.Millisecond)
+	acme.SetLatency(40 * time.Millisecond)
 	rival.SetLatency(2 * time.Millisecond)
 	acme.Respond("/chat/completions", up.respond)
 	rival.Respond("/chat/completions", up.respond)
@@ -382,8 +382,8 @@ func checkExampleReport(t *testing.T, r *eval.Report, priced bool) {
 			t.Errorf("%s: no latency", m.Model)
 		}
 	}
-	if p := r.Models[0].LatencyP50Ms; p != nil && *p < 20 {
-		t.Errorf("incumbent p50 %.1f ms is below the fake's fixed 20 ms", *p)
+	if p := r.Models[0].LatencyP50Ms; p != nil && *p < 40 {
+		t.Errorf("incumbent p50 %.1f ms is below the fake's fixed 40 ms", *p)
 	}
 
 	large, cheap := r.Comparisons[0], r.Comparisons[1]

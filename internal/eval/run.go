@@ -306,14 +306,17 @@ func (x *exec) call(ctx context.Context, m Model, base map[string]any, unit stri
 	if err != nil {
 		return reply{}, err
 	}
-	sum := sha256.Sum256(append(append(body, '\n'), m.Model...))
+	// The key names the target the route picks for this unit, not the
+	// alias: re-pointing an alias must not serve the old model's answers.
+	rt := x.routes[m.Model]
+	sum := sha256.Sum256(append(append(body, '\n'), rt.Pick(unit).String()...))
 	key := hex.EncodeToString(sum[:])
 	if c, err := x.Store.CachedResponse(ctx, key); err == nil {
 		return reply{body: c.Body, usage: c.Usage, latency: c.Latency, target: c.Target, cached: true}, nil
 	} else if !errors.Is(err, store.ErrNotFound) {
 		return reply{}, err
 	}
-	rep, err := x.retrying(ctx, x.routes[m.Model], unit, body)
+	rep, err := x.retrying(ctx, rt, unit, body)
 	if err != nil {
 		return reply{}, err
 	}

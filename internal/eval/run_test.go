@@ -26,7 +26,7 @@ type harness struct {
 	st     store.Store
 }
 
-func newHarness(t *testing.T, respond func(fakeupstream.Recorded) fakeupstream.Response) *harness {
+func newHarness(t *testing.T, respond func(fakeupstream.Recorded) fakeupstream.Response, models ...config.Model) *harness {
 	t.Helper()
 	up := fakeupstream.New()
 	t.Cleanup(up.Close)
@@ -38,7 +38,7 @@ func newHarness(t *testing.T, respond func(fakeupstream.Recorded) fakeupstream.R
 	if err != nil {
 		t.Fatal(err)
 	}
-	rt, err := router.New(ps, nil, cfg.Router)
+	rt, err := router.New(ps, models, cfg.Router)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -188,5 +188,34 @@ func TestRunInterruptAndResume(t *testing.T) {
 	rep := Analyze(run, &Snapshot{Suite: s, Cases: cases}, rs)
 	if rep.Models[0].Passed != 20 || rep.Models[1].Passed != 20 {
 		t.Errorf("passed %d, %d; want 20, 20", rep.Models[0].Passed, rep.Models[1].Passed)
+	}
+}
+
+// The cache key names the target an alias resolves to: re-pointing the
+// alias must reach the new model, while an unchanged one is served from
+// the cache.
+func TestCacheFollowsTheAlias(t *testing.T) {
+	h := newHarness(t, echo, config.Model{Name: "alias", Target: "p/a"})
+	s, cases := echoSuite(3)
+	s.Incumbent, s.Challengers = Model{Model: "p/b"}, []Model{{Model: "alias"}}
+	if _, err := h.runner.Start(t.Context(), s, cases); err != nil {
+		t.Fatal(err)
+	}
+	if n := len(h.up.Requests()); n != 6 {
+		t.Fatalf("first run: %d requests, want 6", n)
+	}
+	h2 := newHarness(t, echo, config.Model{Name: "alias", Target: "p/c"})
+	h2.runner.Store = h.st // same store, so the same cache
+	if _, err := h2.runner.Start(t.Context(), s, cases); err != nil {
+		t.Fatal(err)
+	}
+	var models []string
+	for _, r := range h2.up.Requests() {
+		var req struct{ Model string }
+		json.Unmarshal(r.Body, &req)
+		models = append(models, req.Model)
+	}
+	if len(models) != 3 || models[0] != "c" || models[1] != "c" || models[2] != "c" {
+		t.Errorf("after re-pointing the alias the upstream saw %v, want the 3 cases for c only", models)
 	}
 }
