@@ -28,7 +28,7 @@ const evalUsage = `usage:
   switchyard eval run SUITE [-c FILE] [--json FILE] [--html FILE] [--fail-under RATE] [--require-replace] [--no-progress]
   switchyard eval run --resume RUN [-c FILE] [same output and gate flags]
   switchyard eval list [-c FILE] [--limit N]
-  switchyard eval show RUN [-c FILE] [--json FILE] [--html FILE]
+  switchyard eval show RUN [-c FILE] [--cases] [--json FILE] [--html FILE]
   switchyard eval compare RUN_A RUN_B [-c FILE]`
 
 // evalPrice prices eval calls. It stays nil (costs shown as unknown)
@@ -59,6 +59,7 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	requireReplace := fs.Bool("require-replace", false, "exit with status 3 unless every challenger's verdict is REPLACE (run)")
 	noProgress := fs.Bool("no-progress", false, "show no progress (run)")
 	limit := fs.Int("limit", 50, "runs to list (list)")
+	cases := fs.Bool("cases", false, "also list every case's result (show)")
 	pos, err := parseInterspersed(fs, args)
 	if err != nil {
 		return err
@@ -143,7 +144,18 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err != nil {
 			return err
 		}
-		return writeReport(stdout, rep, *jsonOut, *htmlOut)
+		if err := writeReport(stdout, rep, *jsonOut, *htmlOut); err != nil {
+			return err
+		}
+		if *cases && *jsonOut != "-" {
+			results, err := st.EvalResults(ctx, run.ID)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintln(stdout)
+			return report.Cases(stdout, results)
+		}
+		return nil
 	case "compare":
 		if len(pos) != 2 {
 			return errors.New("usage: switchyard eval compare RUN_A RUN_B")

@@ -298,8 +298,13 @@ func TestEvalExample(t *testing.T) {
 	if out, err = runCLI(t, "eval", "list", "-c", cfg); err != nil || !strings.Contains(out, rep.RunID) || !strings.Contains(out, rep2.RunID) {
 		t.Errorf("eval list: %v\n%s", err, out)
 	}
-	if out, err = runCLI(t, "eval", "show", rep.RunID, "-c", cfg); err != nil || !strings.Contains(out, "SPLIT (billing)") {
+	if out, err = runCLI(t, "eval", "show", rep.RunID, "-c", cfg, "--cases"); err != nil || !strings.Contains(out, "SPLIT (billing)") {
 		t.Errorf("eval show: %v\n%s", err, out)
+	}
+	for _, want := range []string{"a03   support-cheap", "error", "scripted failure", "b02   acme/gpt-incumbent  fail", "got 25, want 20 ± 0.5", "helpful: scripted"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("eval show --cases lacks %q:\n%s", want, out)
+		}
 	}
 	out, err = runCLI(t, "eval", "compare", rep.RunID, rep2.RunID, "-c", cfg)
 	if err != nil || strings.Count(out, "+0.000 [+0.000, +0.000]") != 3 {

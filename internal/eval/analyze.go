@@ -139,6 +139,14 @@ type scored struct {
 	ok     bool // counted: failed, or answered with a pointwise score
 }
 
+// Passed reports whether a stored result passed, and whether it counts at
+// all: a failed call counts (as a failure), an answer counts when at least
+// one pointwise scorer was not skipped.
+func Passed(r *store.EvalResult) (pass, counted bool) {
+	o := outcome(r)
+	return o.pass, o.ok
+}
+
 func outcome(r *store.EvalResult) scored {
 	s := scored{res: r}
 	if r.Error != "" {

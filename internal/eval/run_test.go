@@ -219,3 +219,75 @@ func TestCacheFollowsTheAlias(t *testing.T) {
 		t.Errorf("after re-pointing the alias the upstream saw %v, want the 3 cases for c only", models)
 	}
 }
+
+// A judge that answers out of shape gives skipped scores with the reason,
+// which count neither way; the pairwise judge's position bias becomes a
+// tie.
+func TestJudgeOutOfShape(t *testing.T) {
+	h := newHarness(t, func(r fakeupstream.Recorded) fakeupstream.Response {
+		var req struct{ Model string }
+		json.Unmarshal(r.Body, &req)
+		switch {
+		case req.Model == "judge" && strings.Contains(string(r.Body), "You grade"):
+			return fakeupstream.TextCompletion("Looks good to me!")
+		case req.Model == "judge":
+			return fakeupstream.TextCompletion(`{"winner": "A"}`) // always the first
+		}
+		return echo(r)
+	})
+	s, cases := echoSuite(2)
+	s.Judge = &Model{Model: "p/judge"}
+	s.Scorers = append(s.Scorers, ScorerSpec{Type: "judge", Rubric: "ok?"}, ScorerSpec{Type: "pairwise"})
+	run, err := h.runner.Start(t.Context(), s, cases)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rs, _ := h.st.EvalResults(t.Context(), run.ID)
+	for _, r := range rs {
+		var scores []Score
+		json.Unmarshal([]byte(r.Scores), &scores)
+		for _, sc := range scores {
+			switch sc.Type {
+			case "judge":
+				if !sc.Skipped || !strings.Contains(sc.Reason, "no JSON object") {
+					t.Errorf("%s/%s judge: %+v", r.Model, r.CaseID, sc)
+				}
+			case "pairwise":
+				if r.Model != "p/b" || sc.Outcome != "tie" || sc.Value != 0.5 {
+					t.Errorf("%s/%s pairwise: %+v", r.Model, r.CaseID, sc)
+				}
+			}
+		}
+	}
+	rep := Analyze(run, &Snapshot{Suite: s, Cases: cases}, rs)
+	if m := rep.Models[1]; m.Passed != 2 || len(m.Scorers) != 1 {
+		t.Errorf("the skipped judge counted: %+v", m)
+	}
+	if p := rep.Comparisons[0].Pairwise; p == nil || p.Ties != 2 {
+		t.Errorf("pairwise %+v", p)
+	}
+}
+
+func TestProgress(t *testing.T) {
+	var b strings.Builder
+	p := newProgress(&b, false, 20, 0)
+	for i := range 20 {
+		if i == 3 {
+			p.add(0.5, true, 1)
+		}
+		p.caseDone()
+	}
+	p.finish()
+	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(lines) != 10 || !strings.HasPrefix(lines[0], "2/20 cases · errors 0 · spend —") ||
+		!strings.HasPrefix(lines[9], "20/20 cases · errors 1 · spend $0.5000 · in ") {
+		t.Errorf("plain progress:\n%s", b.String())
+	}
+	b.Reset()
+	p = newProgress(&b, true, 4, 2) // resumed on a terminal
+	p.caseDone()
+	p.finish()
+	if out := b.String(); !strings.HasPrefix(out, "\r\x1b[K[############............] 2/4") || !strings.Contains(out, "\r\x1b[K[##################......] 3/4 cases") || !strings.HasSuffix(out, "\n") {
+		t.Errorf("terminal progress: %q", out)
+	}
+}

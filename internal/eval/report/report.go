@@ -13,6 +13,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/eval"
 	"github.com/switchyard-ai/switchyard/internal/eval/stats"
+	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
 // JSON writes the report as indented JSON.
@@ -148,4 +149,56 @@ func RunDiffs(w io.Writer, a, b string, ds []eval.RunDiff) error {
 		fmt.Fprintln(tw, "(no model in common)")
 	}
 	return tw.Flush()
+}
+
+// Cases writes one line per stored result: whether it passed, the scorers
+// that failed and why, and the start of the answer.
+func Cases(w io.Writer, results []store.EvalResult) error {
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "CASE\tMODEL\tRESULT\tMS\tCACHED\tFAILED SCORERS / ERROR\tANSWER")
+	for i := range results {
+		r := &results[i]
+		pass, counted := eval.Passed(r)
+		result := map[bool]string{true: "pass", false: "fail"}[pass]
+		why := r.Error
+		switch {
+		case r.Error != "":
+			result = "error"
+		case !counted:
+			result = "unscored"
+		}
+		if r.Error == "" {
+			var scores []eval.Score
+			json.Unmarshal([]byte(r.Scores), &scores)
+			// Failures first: they are what the reader is looking for.
+			var failed, other []string
+			for _, sc := range scores {
+				switch {
+				case sc.Type == "pairwise" && !sc.Skipped:
+					other = append(other, "pairwise: "+sc.Outcome)
+				case sc.Skipped:
+					other = append(other, sc.Scorer+" skipped: "+sc.Reason)
+				case !sc.Pass:
+					failed = append(failed, strings.TrimSuffix(sc.Scorer+": "+sc.Reason, ": "))
+				}
+			}
+			why = strings.Join(append(failed, other...), "; ")
+		}
+		answer := r.Output
+		if answer == "" && r.ToolCalls != "" {
+			answer = r.ToolCalls
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%.0f\t%v\t%s\t%s\n", r.CaseID, r.Model, result, float64(r.Latency.Microseconds())/1000,
+			r.Cached, oneLine(why, 80), oneLine(answer, 60))
+	}
+	return tw.Flush()
+}
+
+// oneLine makes s fit a table cell: one line, at most n runes.
+func oneLine(s string, n int) string {
+	s = strings.Join(strings.Fields(s), " ")
+	if r := []rune(s); len(r) > n {
+		return string(r[:n-1]) + "…"
+	}
+	return s
 }
