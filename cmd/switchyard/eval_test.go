@@ -1,16 +1,23 @@
 package main
 
 import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
+	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the test schema
 
 	"github.com/switchyard-ai/switchyard/internal/eval"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
@@ -213,7 +220,53 @@ func near(t *testing.T, what string, got, want, tol float64) {
 	}
 }
 
+// TestEvalExample runs examples/eval end to end, on SQLite and on
+// PostgreSQL (in a schema of its own; SWITCHYARD_TEST_POSTGRES as for the
+// store tests: a URL, or "off" to skip).
 func TestEvalExample(t *testing.T) {
+	t.Run("sqlite", func(t *testing.T) {
+		testEvalExample(t, "sqlite:"+filepath.Join(t.TempDir(), "eval.db"))
+	})
+	t.Run("postgres", func(t *testing.T) {
+		testEvalExample(t, postgresSchema(t))
+	})
+}
+
+// postgresSchema creates a schema for t on the test server, dropped when t
+// ends, and returns a DSN that uses it.
+func postgresSchema(t *testing.T) string {
+	dsn := os.Getenv("SWITCHYARD_TEST_POSTGRES")
+	switch dsn {
+	case "off":
+		t.Skip("SWITCHYARD_TEST_POSTGRES=off")
+	case "":
+		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	db, err := sql.Open("pgx", dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "sy_eval_" + hex.EncodeToString(b)
+	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
+		db.Close()
+		t.Fatalf("PostgreSQL at %s: %v (start it, or set SWITCHYARD_TEST_POSTGRES=off)", dsn, err)
+	}
+	t.Cleanup(func() {
+		defer db.Close()
+		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
+	})
+	u, _ := url.Parse(dsn)
+	q := u.Query()
+	q.Set("search_path", schema)
+	u.RawQuery = q.Encode()
+	return u.String()
+}
+
+func testEvalExample(t *testing.T, storage string) {
 	suitePath := "../../examples/eval/suite.yaml"
 	s, err := eval.LoadSuite(suitePath)
 	if err != nil {
@@ -250,7 +303,7 @@ func TestEvalExample(t *testing.T) {
 	dir := t.TempDir()
 	t.Setenv("ACME_BASE_URL", acme.URL()+"/v1")
 	t.Setenv("RIVAL_BASE_URL", rival.URL()+"/v1")
-	t.Setenv("EVAL_STORAGE", filepath.Join(dir, "eval.db"))
+	t.Setenv("EVAL_STORAGE", storage)
 	cfg := "../../examples/eval/switchyard.yaml"
 	evalPrice = examplePrice
 	defer func() { evalPrice = nil }()
