@@ -155,7 +155,11 @@ func (r *Runner) run(ctx context.Context, run store.EvalRun, snap *Snapshot) (st
 	var wg sync.WaitGroup
 	var storeErr error
 	var storeOnce sync.Once
-	workers := min(max(1, len(todo)), s.Concurrency*len(models), 64)
+	slots := 0 // enough workers to fill every provider's slots
+	for _, m := range models {
+		slots += max(s.Concurrency, s.ProviderConcurrency[strings.SplitN(m.Model, "/", 2)[0]])
+	}
+	workers := min(max(1, len(todo)), slots, 64)
 	for range workers {
 		wg.Go(func() {
 			for c := range jobs {
@@ -395,7 +399,11 @@ func (x *exec) acquire(ctx context.Context, prov string) (func(), error) {
 	x.mu.Lock()
 	sem := x.sems[prov]
 	if sem == nil {
-		sem = make(chan struct{}, x.suite.Concurrency)
+		n := x.suite.Concurrency
+		if pc, ok := x.suite.ProviderConcurrency[prov]; ok {
+			n = pc
+		}
+		sem = make(chan struct{}, n)
 		x.sems[prov] = sem
 	}
 	x.mu.Unlock()

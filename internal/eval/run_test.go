@@ -89,13 +89,14 @@ func TestRunConcurrencyPerProvider(t *testing.T) {
 		return echo(r)
 	})
 	s, cases := echoSuite(12)
-	s.Concurrency = 3
+	s.Concurrency = 1
+	s.ProviderConcurrency = map[string]int{"p": 3}
 	run, err := h.runner.Start(t.Context(), s, cases)
 	if err != nil {
 		t.Fatal(err)
 	}
 	if got := peak.Load(); got != 3 {
-		t.Errorf("peak requests in flight to the provider: %d, want exactly the concurrency 3", got)
+		t.Errorf("peak requests in flight to the provider: %d, want exactly its concurrency 3", got)
 	}
 	rs, _ := h.st.EvalResults(t.Context(), run.ID)
 	if len(rs) != 24 {

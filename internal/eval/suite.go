@@ -46,8 +46,10 @@ type Suite struct {
 	// Judge is the model behind the judge and pairwise scorers.
 	Judge *Model `yaml:"judge" json:"judge,omitempty"`
 
-	// Concurrency bounds the requests in flight per provider (default 4).
-	Concurrency int `yaml:"concurrency" json:"concurrency"`
+	// Concurrency bounds the requests in flight per provider (default 4);
+	// ProviderConcurrency overrides it for the providers it names.
+	Concurrency         int            `yaml:"concurrency" json:"concurrency"`
+	ProviderConcurrency map[string]int `yaml:"provider_concurrency" json:"provider_concurrency,omitempty"`
 	// Retries is how often a failed call is tried again on a retryable
 	// error, on top of the route's own retries (default 2; 0 for none).
 	Retries *int `yaml:"retries" json:"retries"`
@@ -247,6 +249,11 @@ func (s *Suite) Validate() error {
 	}
 	if needJudge && (s.Judge == nil || s.Judge.Model == "") {
 		errs = append(errs, errors.New("judge: a judge or pairwise scorer needs a judge model"))
+	}
+	for p, n := range s.ProviderConcurrency {
+		if n <= 0 {
+			errs = append(errs, fmt.Errorf("provider_concurrency.%s: must be positive", p))
+		}
 	}
 	if *s.Retries < 0 {
 		errs = append(errs, errors.New("retries: must not be negative"))
