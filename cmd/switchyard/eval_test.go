@@ -291,18 +291,22 @@ func testEvalExample(t *testing.T, storage string) {
 		}
 		up.prompts[text] = c.ID
 	}
-	acme, rival := fakeupstream.New(), fakeupstream.New()
+	acme, rival, referee := fakeupstream.New(), fakeupstream.New(), fakeupstream.New()
 	defer acme.Close()
 	defer rival.Close()
-	// Fixed latencies, far apart, so the p95 guardrail is decided by
-	// design rather than by the machine's noise.
-	acme.SetLatency(40 * time.Millisecond)
+	defer referee.Close()
+	// Fixed latencies, far apart, so that the p95 guardrail is decided by
+	// design rather than by the noise of a busy machine: a challenger
+	// call would need 225 ms of it to fail the guardrail.
+	acme.SetLatency(150 * time.Millisecond)
 	rival.SetLatency(2 * time.Millisecond)
-	acme.Respond("/chat/completions", up.respond)
-	rival.Respond("/chat/completions", up.respond)
+	for _, s := range []*fakeupstream.Server{acme, rival, referee} {
+		s.Respond("/chat/completions", up.respond)
+	}
 	dir := t.TempDir()
 	t.Setenv("ACME_BASE_URL", acme.URL()+"/v1")
 	t.Setenv("RIVAL_BASE_URL", rival.URL()+"/v1")
+	t.Setenv("REFEREE_BASE_URL", referee.URL()+"/v1")
 	t.Setenv("EVAL_STORAGE", storage)
 	cfg := "../../examples/eval/switchyard.yaml"
 	evalPrice = examplePrice
@@ -324,7 +328,7 @@ func testEvalExample(t *testing.T, storage string) {
 	if page, err := os.ReadFile(htmlPath); err != nil || !strings.Contains(string(page), `<svg id="diff-chart"`) {
 		t.Errorf("HTML report: %v", err)
 	}
-	calls := len(acme.Requests()) + len(rival.Requests())
+	calls := len(acme.Requests()) + len(rival.Requests()) + len(referee.Requests())
 	if want := expectedCalls(); calls != want {
 		t.Errorf("%d upstream calls, want %d", calls, want)
 	}
@@ -338,7 +342,7 @@ func testEvalExample(t *testing.T, storage string) {
 	if err != nil {
 		t.Fatalf("second run: %v\n%s", err, out)
 	}
-	if again := len(acme.Requests()) + len(rival.Requests()); again != calls+1 {
+	if again := len(acme.Requests()) + len(rival.Requests()) + len(referee.Requests()); again != calls+1 {
 		t.Errorf("the rerun made %d upstream calls, want 1", again-calls)
 	}
 	rep2 := readReport(t, json2)
@@ -378,7 +382,7 @@ func testEvalExample(t *testing.T, storage string) {
 	if out, err = runCLI(t, "eval", "run", "--resume", rep.RunID, "-c", cfg, "--fail-under", "0.5", "--no-progress"); err != nil {
 		t.Errorf("--fail-under 0.5: %v\n%s", err, out)
 	}
-	if again := len(acme.Requests()) + len(rival.Requests()); again != calls+1+3 {
+	if again := len(acme.Requests()) + len(rival.Requests()) + len(referee.Requests()); again != calls+1+3 {
 		t.Errorf("a rerun and three resumes made %d upstream calls, want 4", again-calls)
 	}
 }
@@ -440,8 +444,8 @@ func checkExampleReport(t *testing.T, r *eval.Report, priced bool) {
 			t.Errorf("%s: no latency", m.Model)
 		}
 	}
-	if p := r.Models[0].LatencyP50Ms; p != nil && *p < 40 {
-		t.Errorf("incumbent p50 %.1f ms is below the fake's fixed 40 ms", *p)
+	if p := r.Models[0].LatencyP50Ms; p != nil && *p < 150 {
+		t.Errorf("incumbent p50 %.1f ms is below the fake's fixed 150 ms", *p)
 	}
 
 	large, cheap := r.Comparisons[0], r.Comparisons[1]
@@ -461,13 +465,18 @@ func checkExampleReport(t *testing.T, r *eval.Report, priced bool) {
 	if large.Verdict != eval.Replace || !large.NonInferior || large.Diff.Lo <= -0.05 || large.Diff.Lo > large.Diff.Estimate {
 		t.Errorf("large: verdict %s, diff %+v", large.Verdict, large.Diff)
 	}
-	for _, g := range large.Guardrails {
-		if g.Name == "cost ratio" && g.Checked != priced {
-			t.Errorf("cost guardrail checked=%v with prices=%v", g.Checked, priced)
+	for _, c := range []eval.Comparison{large, cheap} {
+		for _, g := range c.Guardrails {
+			if g.Name == "cost ratio" && g.Checked != priced {
+				t.Errorf("cost guardrail checked=%v with prices=%v", g.Checked, priced)
+			}
+			if g.Checked && !g.OK {
+				t.Errorf("%s: guardrail %s fails: %v", c.Challenger, g.Name, *g.Value)
+			}
 		}
-		if g.Checked && !g.OK {
-			t.Errorf("large: guardrail %s fails: %v", g.Name, *g.Value)
-		}
+	}
+	if g := cheap.Guardrails[0]; *g.Value != 1.0/30 {
+		t.Errorf("cheap error rate guardrail %+v", g)
 	}
 
 	if cheap.Challenger != "support-cheap" || cheap.Paired != 30 || cheap.McNemar.B != 8 || cheap.McNemar.C != 0 {

@@ -38,12 +38,12 @@ const pageTemplate = `<!DOCTYPE html>
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",sans-serif;color:#1b1f24;margin:2rem auto;max-width:1100px;padding:0 1rem}
 h1{font-size:1.5rem;margin-bottom:.2rem}h2{font-size:1.15rem;margin-top:2rem;border-bottom:1px solid #d0d7de;padding-bottom:.3rem}
 .meta{color:#57606a}table{border-collapse:collapse;width:100%;margin:.6rem 0}
-th,td{border-bottom:1px solid #e5e7eb;padding:.35rem .5rem;text-align:right;white-space:nowrap}
+th,td{border-bottom:1px solid #e5e7eb;padding:.35rem .45rem;text-align:right;white-space:nowrap}th{white-space:normal;vertical-align:bottom}
 th:first-child,td:first-child{text-align:left}th{background:#f6f8fa;font-weight:600}
 .verdict{font-weight:700;padding:.1rem .45rem;border-radius:4px}
 .replace{background:#dafbe1;color:#116329}.keep{background:#ffebe9;color:#a40e26}
 .split{background:#fff8c5;color:#7d4e00}.not-enough-data{background:#eaeef2;color:#424a53}
-.caption{color:#57606a;font-size:.9rem;margin-top:.2rem}td.l{text-align:left}
+.caption{color:#57606a;font-size:.9rem;margin-top:.2rem}td.l,th.l{text-align:left}.wide{overflow-x:auto}
 ul.reasons{margin:.3rem 0 1rem 1rem;color:#32383f}.rule{background:#f6f8fa;padding:.8rem;border-radius:6px}
 svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 </style>
@@ -59,21 +59,21 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 {{end}}
 
 <h2>Models</h2>
-<table id="models">
+<div class="wide"><table id="models">
 <thead><tr><th>Model</th><th>Cases</th><th>Pass rate (95% CI, Wilson)</th><th>Mean score</th><th>Errors</th><th>p50 ms</th><th>p95 ms</th><th>Cost/case</th><th>Cost total</th><th>Reasoning share</th></tr></thead>
 <tbody>{{range $i, $m := .Models}}
 <tr><td>{{$m.Model}}{{if eq $i 0}} (incumbent){{end}}</td><td>{{$m.Cases}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{num $m.MeanScore 3}}</td><td>{{$m.Errors}} ({{pct $m.ErrorRate}})</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td><td>{{usd $m.CostTotalUSD}}</td><td>{{share $m.ReasoningShare}}</td></tr>{{end}}
-</tbody></table>
+</tbody></table></div>
 {{passChart .}}
 <p class="caption">Pass rate of each model with its 95% Wilson interval.</p>
 
 <h2>Challengers against the incumbent</h2>
-<table id="comparisons">
+<div class="wide"><table id="comparisons">
 <thead><tr><th>Challenger</th><th>Paired</th><th>Δ pass rate (95% CI)</th><th>McNemar b/c</th><th>exact p</th><th>χ² p</th><th>Pairwise W/T/L</th><th>Win rate (95% CI)</th><th>Verdict</th></tr></thead>
 <tbody>{{range .Comparisons}}
 <tr><td>{{.Challenger}}</td><td>{{.Paired}}</td><td>{{diffCI .}}</td><td>{{.McNemar.B}}/{{.McNemar.C}}</td><td>{{fmtp .McNemar.ExactP}}</td><td>{{fmtp .McNemar.Chi2P}}</td>
 <td>{{with .Pairwise}}{{.Wins}}/{{.Ties}}/{{.Losses}}{{else}}—{{end}}</td><td>{{with .Pairwise}}{{rateCI .WinRate .N}}{{else}}—{{end}}</td><td><span class="verdict {{verdictClass .Verdict}}">{{.Verdict}}</span></td></tr>{{end}}
-</tbody></table>
+</tbody></table></div>
 {{diffChart .}}
 <p class="caption">Pass-rate difference, challenger − incumbent, on paired cases, over all cases and per tag, with its 95% paired-bootstrap interval. Solid line: no difference; dashed red line: −margin ({{printf "%.3f" .Rule.Margin}}). Green points are non-inferior (lower end above −margin).</p>
 {{with pairwiseChart .}}{{.}}
@@ -81,12 +81,12 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 
 {{if .Segments}}
 <h2>By segment (tag)</h2>
-<table id="segments">
-<thead><tr><th>Tag</th><th>Cases</th><th>Model</th><th>Pass rate (95% CI)</th><th>Errors</th><th>p95 ms</th><th>Δ pass rate (95% CI)</th><th>Verdict</th></tr></thead>
+<div class="wide"><table id="segments">
+<thead><tr><th>Tag</th><th>Cases</th><th class="l">Model</th><th>Pass rate (95% CI)</th><th>Errors</th><th>p95 ms</th><th>Δ pass rate (95% CI)</th><th>Verdict</th></tr></thead>
 <tbody>{{range $s := .Segments}}{{range $i, $m := $s.Models}}
 <tr><td>{{$s.Tag}}</td><td>{{$s.Cases}}</td><td class="l">{{$m.Model}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{$m.Errors}}</td><td>{{ms $m.LatencyP95Ms}}</td>
 {{if eq $i 0}}<td>(incumbent)</td><td></td>{{else}}{{with index $s.Comparisons (dec $i)}}<td>{{diffCI .}}</td><td>{{.Verdict}}</td>{{end}}{{end}}</tr>{{end}}{{end}}
-</tbody></table>
+</tbody></table></div>
 {{end}}
 
 <h2>Rule</h2>
