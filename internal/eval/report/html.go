@@ -20,7 +20,7 @@ func HTML(w io.Writer, r *eval.Report) error {
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"rateCI": rateCI, "diffCI": diffCI, "num": num, "ms": ms, "usd": usd, "pct": pct, "share": share,
 	"passChart": passChart, "diffChart": diffChart, "pairwiseChart": pairwiseChart,
-	"join": strings.Join,
+	"join": strings.Join, "pairwise": pairwise,
 	"dec":  func(i int) int { return i - 1 },
 	"fmtp": func(p float64) string { return fmt.Sprintf("%.4g", p) },
 	"verdictClass": func(v string) string {
@@ -82,10 +82,10 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 {{if .Segments}}
 <h2>By segment (tag)</h2>
 <div class="wide"><table id="segments">
-<thead><tr><th>Tag</th><th>Cases</th><th class="l">Model</th><th>Pass rate (95% CI)</th><th>Errors</th><th>p95 ms</th><th>Δ pass rate (95% CI)</th><th>Verdict</th></tr></thead>
+<thead><tr><th>Tag</th><th>Cases</th><th class="l">Model</th><th>Pass rate (95% CI)</th><th>Errors</th><th>p50 ms</th><th>p95 ms</th><th>Cost/case</th><th>Δ pass rate (95% CI)</th><th>Pairwise W/T/L</th><th>Verdict</th></tr></thead>
 <tbody>{{range $s := .Segments}}{{range $i, $m := $s.Models}}
-<tr><td>{{$s.Tag}}</td><td>{{$s.Cases}}</td><td class="l">{{$m.Model}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{$m.Errors}}</td><td>{{ms $m.LatencyP95Ms}}</td>
-{{if eq $i 0}}<td>(incumbent)</td><td></td>{{else}}{{with index $s.Comparisons (dec $i)}}<td>{{diffCI .}}</td><td>{{.Verdict}}</td>{{end}}{{end}}</tr>{{end}}{{end}}
+<tr><td>{{$s.Tag}}</td><td>{{$s.Cases}}</td><td class="l">{{$m.Model}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{$m.Errors}}</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td>
+{{if eq $i 0}}<td>(incumbent)</td><td></td><td></td>{{else}}{{with index $s.Comparisons (dec $i)}}<td>{{diffCI .}}</td><td>{{pairwise .Pairwise}}</td><td>{{.Verdict}}</td>{{end}}{{end}}</tr>{{end}}{{end}}
 </tbody></table></div>
 {{end}}
 

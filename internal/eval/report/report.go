@@ -45,15 +45,16 @@ func Text(w io.Writer, r *eval.Report) error {
 	}
 	if len(r.Segments) > 0 {
 		fmt.Fprintln(w, "\nBy segment (tag):")
-		fmt.Fprintln(tw, "TAG\tCASES\tMODEL\tPASS RATE (CI)\tERRORS\tP95 MS\tΔ PASS (CI)\tVERDICT")
+		fmt.Fprintln(tw, "TAG\tCASES\tMODEL\tPASS RATE (CI)\tERRORS\tP50 MS\tP95 MS\tCOST/CASE\tΔ PASS (CI)\tW/T/L\tVERDICT")
 		for _, seg := range r.Segments {
 			for i, m := range seg.Models {
-				diff, verdict := "(incumbent)", ""
+				diff, wtl, verdict := "(incumbent)", "", ""
 				if i > 0 {
 					c := seg.Comparisons[i-1]
-					diff, verdict = diffCI(c), c.Verdict
+					diff, wtl, verdict = diffCI(c), pairwise(c.Pairwise), c.Verdict
 				}
-				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\n", seg.Tag, seg.Cases, m.Model, rateCI(m.PassRate, m.Cases), m.Errors, ms(m.LatencyP95Ms), diff, verdict)
+				fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d\t%s\t%s\t%s\t%s\t%s\t%s\n", seg.Tag, seg.Cases, m.Model, rateCI(m.PassRate, m.Cases), m.Errors,
+					ms(m.LatencyP50Ms), ms(m.LatencyP95Ms), usd(m.CostPerCaseUSD), diff, wtl, verdict)
 			}
 		}
 		tw.Flush()
@@ -77,14 +78,20 @@ func modelTable(tw io.Writer, r *eval.Report, models []eval.ModelStats) {
 func compareTable(tw io.Writer, cs []eval.Comparison) {
 	fmt.Fprintln(tw, "CHALLENGER\tPAIRED\tΔ PASS vs INCUMBENT (95% CI)\tMcNEMAR b/c\tEXACT p\tχ² p\tPAIRWISE W/T/L\tWIN RATE (95% CI)\tVERDICT")
 	for _, c := range cs {
-		pw, wr := "—", "—"
+		pw, wr := pairwise(c.Pairwise), "—"
 		if p := c.Pairwise; p != nil {
-			pw = fmt.Sprintf("%d/%d/%d", p.Wins, p.Ties, p.Losses)
 			wr = fmt.Sprintf("%.3f [%.3f, %.3f]", p.WinRate.Estimate, p.WinRate.Lo, p.WinRate.Hi)
 		}
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d/%d\t%.4g\t%.4g\t%s\t%s\t%s\n", c.Challenger, c.Paired, diffCI(c),
 			c.McNemar.B, c.McNemar.C, c.McNemar.ExactP, c.McNemar.Chi2P, pw, wr, c.Verdict)
 	}
+}
+
+func pairwise(p *eval.Pairwise) string {
+	if p == nil {
+		return "—"
+	}
+	return fmt.Sprintf("%d/%d/%d", p.Wins, p.Ties, p.Losses)
 }
 
 func rateCI(iv stats.Interval, n int) string {
