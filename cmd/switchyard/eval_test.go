@@ -320,7 +320,7 @@ func testEvalExample(t *testing.T, storage string) {
 	t.Logf("eval run output:\n%s", out)
 	rep := readReport(t, jsonPath)
 	checkExampleReport(t, rep, true)
-	for _, want := range []string{"REPLACE", "SPLIT (billing)", "paired cases: 30 (minimum 20)", "Rule: REPLACE when"} {
+	for _, want := range []string{"cases × 3 models", "30/30 cases · errors 1 · spend $", "REPLACE", "SPLIT (billing)", "paired cases: 30 (minimum 20)", "Rule: REPLACE when"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("terminal report lacks %q", want)
 		}

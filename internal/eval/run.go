@@ -149,6 +149,10 @@ func (r *Runner) run(ctx context.Context, run store.EvalRun, snap *Snapshot) (st
 			todo = append(todo, &snap.Cases[i])
 		}
 	}
+	if r.Progress != nil {
+		// The id first: a run killed outright can still be resumed.
+		fmt.Fprintf(r.Progress, "eval run %s: %d cases × %d models\n", run.ID, len(snap.Cases), len(s.Models()))
+	}
 	x.prog = newProgress(r.Progress, r.Terminal, len(snap.Cases), len(snap.Cases)-len(todo))
 
 	jobs := make(chan *Case)
