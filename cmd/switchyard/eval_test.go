@@ -72,10 +72,10 @@ var (
 	exampleFails = map[string][]string{"rival-mini": {"a03"}}
 )
 
-// examplePrice is $1/$2 per million input/output tokens on acme and half
-// that on rival.
+// examplePrice is $1/$2 per million input/output tokens on acme and the
+// referee (the judge), and half that on rival.
 func examplePrice(provider, model string, u llm.Usage) (float64, bool) {
-	per := map[string]float64{"acme": 1, "rival": 0.5}[provider]
+	per := map[string]float64{"acme": 1, "rival": 0.5, "referee": 1}[provider]
 	if per == 0 {
 		return 0, false
 	}
@@ -123,6 +123,19 @@ func (u *exampleUpstream) respond(r fakeupstream.Recorded) fakeupstream.Response
 	return fakeupstream.TextCompletion(answer)
 }
 
+// The fake judge's replies, the second in a fenced block as chat models
+// like to write them.
+const (
+	gradeReply    = `{"score": %d, "reason": "scripted"}`
+	pairwiseReply = "```json\n{\"winner\": %q, \"reason\": \"scripted\"}\n```"
+)
+
+// judgeCallCost is what examplePrice makes of one judge reply.
+func judgeCallCost(reply string) float64 {
+	c, _ := examplePrice("referee", "judge-1", llm.Usage{InputTokens: 10, OutputTokens: int64(len(strings.Fields(reply)))})
+	return c
+}
+
 // judgeReply grades an answer 9 unless it says "unsure" (then 2), and in a
 // comparison prefers the one answer that does not say "unsure"; when both
 // or neither do, it always picks A, a position bias that the both-orders
@@ -134,7 +147,7 @@ func judgeReply(system, prompt string) fakeupstream.Response {
 		if strings.Contains(answer, "unsure") {
 			score = 2
 		}
-		return fakeupstream.TextCompletion(fmt.Sprintf(`{"score": %d, "reason": "scripted"}`, score))
+		return fakeupstream.TextCompletion(fmt.Sprintf(gradeReply, score))
 	}
 	_, ab, _ := strings.Cut(prompt, "Answer A:\n")
 	a, b, _ := strings.Cut(ab, "\n\nAnswer B:\n")
@@ -142,7 +155,7 @@ func judgeReply(system, prompt string) fakeupstream.Response {
 	if strings.Contains(a, "unsure") && !strings.Contains(b, "unsure") {
 		winner = "B"
 	}
-	return fakeupstream.TextCompletion(fmt.Sprintf("```json\n{\"winner\": %q, \"reason\": \"scripted\"}\n```", winner))
+	return fakeupstream.TextCompletion(fmt.Sprintf(pairwiseReply, winner))
 }
 
 func toolCallReply(name, args string) fakeupstream.Response {
@@ -439,6 +452,22 @@ func checkExampleReport(t *testing.T, r *eval.Report, priced bool) {
 			want := expectedCost(w.provider, w.up)
 			near(t, m.Model+" cost", *m.CostTotalUSD, want, 1e-15)
 			near(t, m.Model+" cost per case", *m.CostPerCaseUSD, want/float64(30-w.errors), 1e-15)
+		}
+		// Every answer is graded; a challenger's is also compared with
+		// the incumbent's, twice. Cached judge calls are billed too: the
+		// cost describes the evaluation, not this process's spend.
+		answered := float64(30 - w.errors)
+		judge := answered * judgeCallCost(fmt.Sprintf(gradeReply, 9))
+		if i > 0 {
+			judge += answered * 2 * judgeCallCost(fmt.Sprintf(pairwiseReply, "A"))
+		}
+		switch {
+		case !priced && m.JudgeCostUSD != nil:
+			t.Errorf("%s: a judge cost without prices", m.Model)
+		case priced && m.JudgeCostUSD == nil:
+			t.Errorf("%s: no judge cost", m.Model)
+		case priced:
+			near(t, m.Model+" judge cost", *m.JudgeCostUSD, judge, 1e-15)
 		}
 		if m.LatencyP50Ms == nil || m.LatencyP95Ms == nil {
 			t.Errorf("%s: no latency", m.Model)

@@ -58,6 +58,9 @@ type ModelStats struct {
 	// Costs are nil unless every answered case has a price.
 	CostTotalUSD   *float64 `json:"cost_total_usd"`
 	CostPerCaseUSD *float64 `json:"cost_per_case_usd"`
+	// JudgeCostUSD is what judging this model's answers cost, nil unless
+	// every answered case has a priced judge bill.
+	JudgeCostUSD *float64 `json:"judge_cost_usd"`
 	// ReasoningShare is reasoning tokens / output tokens.
 	ReasoningShare  *float64 `json:"reasoning_share"`
 	InputTokens     int64    `json:"input_tokens"`
@@ -246,6 +249,7 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 	st := ModelStats{Model: name}
 	var lat, values []float64
 	cost, priced := 0.0, 0
+	judgeCost, judged := 0.0, 0
 	type tally struct {
 		n, passed int
 		sum       float64
@@ -269,6 +273,10 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 		if o.res.CostUSD != nil {
 			cost += *o.res.CostUSD
 			priced++
+		}
+		if o.res.JudgeCostUSD != nil {
+			judgeCost += *o.res.JudgeCostUSD
+			judged++
 		}
 		st.InputTokens += o.res.Usage.InputTokens
 		st.OutputTokens += o.res.Usage.OutputTokens
@@ -306,6 +314,9 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 	if answered := st.Cases - st.Errors; answered > 0 && priced == answered {
 		st.CostTotalUSD = ptr(cost)
 		st.CostPerCaseUSD = ptr(cost / float64(answered))
+	}
+	if answered := st.Cases - st.Errors; answered > 0 && judged == answered {
+		st.JudgeCostUSD = ptr(judgeCost)
 	}
 	if st.OutputTokens > 0 {
 		st.ReasoningShare = ptr(float64(st.ReasoningTokens) / float64(st.OutputTokens))

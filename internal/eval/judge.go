@@ -44,7 +44,33 @@ func pairwisePrompt(rubric, question string, ref *string, a, b string) string {
 
 // askJudge sends a prompt to the judge model and decodes the JSON object
 // of its reply into v.
-func (x *exec) askJudge(ctx context.Context, unit, system, prompt string, v any) error {
+// bill adds up what the judge calls about one answer cost. One call
+// without a price makes the whole bill unknown: a partial sum would
+// understate it.
+type bill struct {
+	usd     float64
+	calls   int
+	unknown bool
+}
+
+func (b *bill) add(usd *float64) {
+	b.calls++
+	if usd == nil {
+		b.unknown = true
+	} else {
+		b.usd += *usd
+	}
+}
+
+// total is the bill, or nil when there were no calls or a price is unknown.
+func (b *bill) total() *float64 {
+	if b.calls == 0 || b.unknown {
+		return nil
+	}
+	return &b.usd
+}
+
+func (x *exec) askJudge(ctx context.Context, b *bill, unit, system, prompt string, v any) error {
 	msgs := []map[string]any{{"role": "system", "content": system}, {"role": "user", "content": prompt}}
 	// The judge gets its own parameters only: the suite's (tools, say)
 	// are for the models under test.
@@ -52,7 +78,9 @@ func (x *exec) askJudge(ctx context.Context, unit, system, prompt string, v any)
 	if err != nil {
 		return fmt.Errorf("judge: %w", err)
 	}
-	if c := x.price(rep.target, rep.usage); c != nil && !rep.cached {
+	c := x.price(rep.target, rep.usage)
+	b.add(c)
+	if c != nil && !rep.cached {
 		x.prog.add(*c, true, 0)
 	}
 	a, err := parseAnswer(rep.body)
@@ -80,12 +108,12 @@ func clip(s string, n int) string {
 // judge asks the judge model to grade one answer from 0 to 10; the score is
 // that grade divided by 10, and passes at the scorer's threshold (default
 // 0.7). A judge that fails or answers out of shape gives a skipped score.
-func (x *exec) judge(ctx context.Context, sp ScorerSpec, c *Case, question string, a *Answer) Score {
+func (x *exec) judge(ctx context.Context, b *bill, sp ScorerSpec, c *Case, question string, a *Answer) Score {
 	var v struct {
 		Score  *float64 `json:"score"`
 		Reason string   `json:"reason"`
 	}
-	if err := x.askJudge(ctx, c.ID+"/judge", judgeSystem, judgePrompt(sp.Rubric, question, c.Reference, answerText(a)), &v); err != nil {
+	if err := x.askJudge(ctx, b, c.ID+"/judge", judgeSystem, judgePrompt(sp.Rubric, question, c.Reference, answerText(a)), &v); err != nil {
 		return skip(sp, err.Error())
 	}
 	if v.Score == nil || math.IsNaN(*v.Score) || *v.Score < 0 || *v.Score > 10 {
@@ -104,17 +132,17 @@ func (x *exec) judge(ctx context.Context, sp ScorerSpec, c *Case, question strin
 // first (or second) position cannot decide: the challenger wins only when
 // both orders prefer it, loses only when both prefer the incumbent, and
 // ties otherwise. Value is 1 for a win, 0.5 for a tie, 0 for a loss.
-func (x *exec) pairwise(ctx context.Context, sp ScorerSpec, c *Case, question string, inc, chal *Answer) Score {
+func (x *exec) pairwise(ctx context.Context, b *bill, sp ScorerSpec, c *Case, question string, inc, chal *Answer) Score {
 	type verdict struct {
 		Winner string `json:"winner"`
 		Reason string `json:"reason"`
 	}
 	var ab, ba verdict // ab: A = incumbent; ba: A = challenger
 	it, ct := answerText(inc), answerText(chal)
-	if err := x.askJudge(ctx, c.ID+"/pairwise", pairwiseSystem, pairwisePrompt(sp.Rubric, question, c.Reference, it, ct), &ab); err != nil {
+	if err := x.askJudge(ctx, b, c.ID+"/pairwise", pairwiseSystem, pairwisePrompt(sp.Rubric, question, c.Reference, it, ct), &ab); err != nil {
 		return skip(sp, err.Error())
 	}
-	if err := x.askJudge(ctx, c.ID+"/pairwise", pairwiseSystem, pairwisePrompt(sp.Rubric, question, c.Reference, ct, it), &ba); err != nil {
+	if err := x.askJudge(ctx, b, c.ID+"/pairwise", pairwiseSystem, pairwisePrompt(sp.Rubric, question, c.Reference, ct, it), &ba); err != nil {
 		return skip(sp, err.Error())
 	}
 	first, ok1 := side(ab.Winner, "inc", "chal")

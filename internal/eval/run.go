@@ -257,6 +257,7 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 	}
 	question := transcript(msgs)
 	all := make([][]Score, len(models))
+	bills := make([]bill, len(models))
 	for i := range models {
 		if answers[i] == nil {
 			continue
@@ -271,9 +272,9 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 					all[i] = append(all[i], skip(sp, "the incumbent has no answer"))
 					continue
 				}
-				all[i] = append(all[i], x.pairwise(ctx, sp, c, question, answers[0], answers[i]))
+				all[i] = append(all[i], x.pairwise(ctx, &bills[i], sp, c, question, answers[0], answers[i]))
 			case "judge":
-				all[i] = append(all[i], x.judge(ctx, sp, c, question, answers[i]))
+				all[i] = append(all[i], x.judge(ctx, &bills[i], sp, c, question, answers[i]))
 			default:
 				all[i] = append(all[i], scoreLocal(sp, c, answers[i]))
 			}
@@ -285,6 +286,7 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 		}
 		b, _ := json.Marshal(all[i])
 		results[i].Scores = string(b)
+		results[i].JudgeCostUSD = bills[i].total()
 	}
 	x.prog.caseDone()
 	return results

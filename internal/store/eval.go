@@ -34,7 +34,11 @@ type EvalResult struct {
 	Latency   time.Duration `json:"-"`
 	// CostUSD is nil when no price is known: cost is never guessed.
 	CostUSD *float64 `json:"cost_usd"`
-	Error   string   `json:"error,omitempty"`
+	// JudgeCostUSD is what the judge calls about this answer cost (its
+	// grades, and for a challenger the pairwise comparisons); nil when
+	// there were none or a price is unknown.
+	JudgeCostUSD *float64 `json:"judge_cost_usd"`
+	Error        string   `json:"error,omitempty"`
 	// Scores is a JSON array of the scorers' verdicts.
 	Scores string `json:"scores"`
 	// Cached reports that the answer came from the response cache.

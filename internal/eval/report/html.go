@@ -20,7 +20,7 @@ func HTML(w io.Writer, r *eval.Report) error {
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"rateCI": rateCI, "diffCI": diffCI, "num": num, "ms": ms, "usd": usd, "pct": pct, "share": share,
 	"passChart": passChart, "diffChart": diffChart, "pairwiseChart": pairwiseChart,
-	"join": strings.Join, "pairwise": pairwise,
+	"join": strings.Join, "pairwise": pairwise, "judgeCost": judgeCost,
 	"dec":  func(i int) int { return i - 1 },
 	"fmtp": func(p float64) string { return fmt.Sprintf("%.4g", p) },
 	"verdictClass": func(v string) string {
@@ -64,6 +64,7 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 <tbody>{{range $i, $m := .Models}}
 <tr><td>{{$m.Model}}{{if eq $i 0}} (incumbent){{end}}</td><td>{{$m.Cases}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{num $m.MeanScore 3}}</td><td>{{$m.Errors}} ({{pct $m.ErrorRate}})</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td><td>{{usd $m.CostTotalUSD}}</td><td>{{share $m.ReasoningShare}}</td></tr>{{end}}
 </tbody></table></div>
+<p>Judge cost: {{usd (judgeCost .)}}</p>
 {{passChart .}}
 <p class="caption">Pass rate of each model with its 95% Wilson interval.</p>
 

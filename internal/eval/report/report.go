@@ -29,7 +29,7 @@ func Text(w io.Writer, r *eval.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	modelTable(tw, r, r.Models)
 	tw.Flush()
-	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Judge cost: %s\n\n", usd(judgeCost(r)))
 	compareTable(tw, r.Comparisons)
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -85,6 +85,19 @@ func compareTable(tw io.Writer, cs []eval.Comparison) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%d/%d\t%.4g\t%.4g\t%s\t%s\t%s\n", c.Challenger, c.Paired, diffCI(c),
 			c.McNemar.B, c.McNemar.C, c.McNemar.ExactP, c.McNemar.Chi2P, pw, wr, c.Verdict)
 	}
+}
+
+// judgeCost is the judge's bill over all models, nil unless every
+// model's is known.
+func judgeCost(r *eval.Report) *float64 {
+	total := 0.0
+	for _, m := range r.Models {
+		if m.JudgeCostUSD == nil {
+			return nil
+		}
+		total += *m.JudgeCostUSD
+	}
+	return &total
 }
 
 func pairwise(p *eval.Pairwise) string {

@@ -165,6 +165,7 @@ var migrations = []string{
 		reasoning_tokens    BIGINT NOT NULL DEFAULT 0,
 		latency_us          BIGINT NOT NULL DEFAULT 0,
 		cost_usd            DOUBLE PRECISION,
+		judge_cost_usd      DOUBLE PRECISION,
 		error               TEXT NOT NULL DEFAULT '',
 		scores              TEXT NOT NULL DEFAULT '[]',
 		cached              BOOLEAN NOT NULL DEFAULT FALSE,

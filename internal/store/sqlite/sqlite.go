@@ -215,6 +215,7 @@ var migrations = []string{
 		reasoning_tokens    INTEGER NOT NULL DEFAULT 0,
 		latency_us          INTEGER NOT NULL DEFAULT 0,
 		cost_usd            REAL,
+		judge_cost_usd      REAL,
 		error               TEXT NOT NULL DEFAULT '',
 		scores              TEXT NOT NULL DEFAULT '[]',
 		cached              INTEGER NOT NULL DEFAULT 0,

@@ -108,7 +108,7 @@ func (s *DB) EvalRuns(ctx context.Context, limit int) ([]store.EvalRun, error) {
 }
 
 const evalResultColumns = `run_id, model, case_id, output, tool_calls, input_tokens, cached_input_tokens,
-	cache_write_tokens, output_tokens, reasoning_tokens, latency_us, cost_usd, error, scores, cached, created_at`
+	cache_write_tokens, output_tokens, reasoning_tokens, latency_us, cost_usd, judge_cost_usd, error, scores, cached, created_at`
 
 // PutEvalResults implements store.Store.
 func (s *DB) PutEvalResults(ctx context.Context, rs []store.EvalResult) error {
@@ -121,13 +121,13 @@ func (s *DB) PutEvalResults(ctx context.Context, rs []store.EvalResult) error {
 	}
 	defer tx.Rollback()
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO eval_results (`+evalResultColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
 		ON CONFLICT (run_id, model, case_id) DO UPDATE SET
 			output = excluded.output, tool_calls = excluded.tool_calls,
 			input_tokens = excluded.input_tokens, cached_input_tokens = excluded.cached_input_tokens,
 			cache_write_tokens = excluded.cache_write_tokens, output_tokens = excluded.output_tokens,
 			reasoning_tokens = excluded.reasoning_tokens, latency_us = excluded.latency_us,
-			cost_usd = excluded.cost_usd, error = excluded.error, scores = excluded.scores,
+			cost_usd = excluded.cost_usd, judge_cost_usd = excluded.judge_cost_usd, error = excluded.error, scores = excluded.scores,
 			cached = excluded.cached, created_at = excluded.created_at`)
 	if err != nil {
 		return s.wrap("put eval results", err)
@@ -145,13 +145,16 @@ func (s *DB) PutEvalResults(ctx context.Context, rs []store.EvalResult) error {
 		if scores == "" {
 			scores = "[]"
 		}
-		var cost any
+		var cost, judgeCost any
 		if r.CostUSD != nil {
 			cost = *r.CostUSD
 		}
+		if r.JudgeCostUSD != nil {
+			judgeCost = *r.JudgeCostUSD
+		}
 		if _, err := stmt.ExecContext(ctx, r.RunID, s.text(r.Model), s.text(r.CaseID), s.text(r.Output), s.text(r.ToolCalls),
 			r.Usage.InputTokens, r.Usage.CachedInputTokens, r.Usage.CacheWriteTokens, r.Usage.OutputTokens, r.Usage.ReasoningTokens,
-			r.Latency.Microseconds(), cost, s.text(r.Error), s.text(scores), r.Cached, s.time(r.CreatedAt)); err != nil {
+			r.Latency.Microseconds(), cost, judgeCost, s.text(r.Error), s.text(scores), r.Cached, s.time(r.CreatedAt)); err != nil {
 			return s.wrap("put eval results", err)
 		}
 	}
@@ -171,16 +174,20 @@ func (s *DB) EvalResults(ctx context.Context, runID string) ([]store.EvalResult,
 			r       store.EvalResult
 			latency int64
 			cost    sql.NullFloat64
+			judge   sql.NullFloat64
 			created timeCol
 		)
 		if err := rows.Scan(&r.RunID, &r.Model, &r.CaseID, &r.Output, &r.ToolCalls,
 			&r.Usage.InputTokens, &r.Usage.CachedInputTokens, &r.Usage.CacheWriteTokens, &r.Usage.OutputTokens, &r.Usage.ReasoningTokens,
-			&latency, &cost, &r.Error, &r.Scores, &r.Cached, &created); err != nil {
+			&latency, &cost, &judge, &r.Error, &r.Scores, &r.Cached, &created); err != nil {
 			return nil, s.wrap("eval results", err)
 		}
 		r.Latency = time.Duration(latency) * time.Microsecond
 		if cost.Valid {
 			r.CostUSD = &cost.Float64
+		}
+		if judge.Valid {
+			r.JudgeCostUSD = &judge.Float64
 		}
 		r.CreatedAt = created.t
 		out = append(out, r)

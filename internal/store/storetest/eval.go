@@ -110,17 +110,18 @@ func testEvalRunStatus(t *testing.T, s store.Store) {
 }
 
 func newResult(model, caseID string) store.EvalResult {
-	cost := 0.00125
+	cost, judge := 0.00125, 0.0004
 	return store.EvalResult{
 		RunID: "run_a", Model: model, CaseID: caseID,
-		Output:    "Paris — \"quoted\" ✓",
-		ToolCalls: `[{"type":"function","function":{"name":"f","arguments":"{}"}}]`,
-		Usage:     llm.Usage{InputTokens: 100, CachedInputTokens: 20, CacheWriteTokens: 5, OutputTokens: 50, ReasoningTokens: 30},
-		Latency:   1234567 * time.Microsecond,
-		CostUSD:   &cost,
-		Scores:    `[{"name":"exact","value":1,"pass":true}]`,
-		Cached:    true,
-		CreatedAt: base,
+		Output:       "Paris — \"quoted\" ✓",
+		ToolCalls:    `[{"type":"function","function":{"name":"f","arguments":"{}"}}]`,
+		Usage:        llm.Usage{InputTokens: 100, CachedInputTokens: 20, CacheWriteTokens: 5, OutputTokens: 50, ReasoningTokens: 30},
+		Latency:      1234567 * time.Microsecond,
+		CostUSD:      &cost,
+		JudgeCostUSD: &judge,
+		Scores:       `[{"name":"exact","value":1,"pass":true}]`,
+		Cached:       true,
+		CreatedAt:    base,
 	}
 }
 
@@ -130,7 +131,7 @@ func testEvalResultsRoundTrip(t *testing.T, s store.Store) {
 	}
 	a := newResult("openai/gpt-4o", "c2")
 	b := newResult("deepseek/deepseek-chat", "c1")
-	b.CostUSD, b.Error, b.Output, b.ToolCalls, b.Cached = nil, "upstream_5xx: boom", "", "", false
+	b.CostUSD, b.JudgeCostUSD, b.Error, b.Output, b.ToolCalls, b.Cached = nil, nil, "upstream_5xx: boom", "", "", false
 	b.Output = "nul \x00 and bad \xff utf-8" // vendor output is not trusted
 	if err := s.PutEvalResults(ctx(t), []store.EvalResult{a, b}); err != nil {
 		t.Fatal(err)
@@ -145,8 +146,8 @@ func testEvalResultsRoundTrip(t *testing.T, s store.Store) {
 	if got[0].CaseID != "c1" || got[1].CaseID != "c2" {
 		t.Errorf("order %s, %s; want c1, c2", got[0].CaseID, got[1].CaseID)
 	}
-	if got[0].CostUSD != nil {
-		t.Errorf("unknown cost came back as %v", *got[0].CostUSD)
+	if got[0].CostUSD != nil || got[0].JudgeCostUSD != nil {
+		t.Errorf("unknown costs came back as %v, %v", got[0].CostUSD, got[0].JudgeCostUSD)
 	}
 	if got[0].Output == "" {
 		t.Error("hostile output was lost")
