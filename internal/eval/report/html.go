@@ -20,7 +20,15 @@ func HTML(w io.Writer, r *eval.Report) error {
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
 	"rateCI": rateCI, "diffCI": diffCI, "num": num, "ms": ms, "usd": usd, "pct": pct, "share": share,
 	"passChart": passChart, "diffChart": diffChart, "pairwiseChart": pairwiseChart,
-	"join": strings.Join, "pairwise": pairwise, "judgeCost": judgeCost,
+	"join": strings.Join, "pairwise": pairwise, "judgeCost": judgeCost, "scorerNames": scorerNames,
+	"scorerStats": func(m eval.ModelStats, name string) *eval.ScorerStats {
+		for i := range m.Scorers {
+			if m.Scorers[i].Scorer == name {
+				return &m.Scorers[i]
+			}
+		}
+		return nil
+	},
 	"dec":  func(i int) int { return i - 1 },
 	"fmtp": func(p float64) string { return fmt.Sprintf("%.4g", p) },
 	"verdictClass": func(v string) string {
@@ -67,6 +75,14 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 <p>Judge cost: {{usd (judgeCost .)}}</p>
 {{passChart .}}
 <p class="caption">Pass rate of each model with its 95% Wilson interval.</p>
+
+<h2>Scorers</h2>
+<div class="wide"><table id="scorers">
+<thead><tr><th>Scorer</th>{{range .Models}}<th>{{.Model}}</th>{{end}}</tr></thead>
+<tbody>{{$models := .Models}}{{range scorerNames .Models}}{{$name := .}}
+<tr><td>{{$name}}</td>{{range $models}}<td>{{with scorerStats . $name}}{{.Passed}}/{{.N}} · {{printf "%.3f" .Mean}}{{else}}—{{end}}</td>{{end}}</tr>{{end}}
+</tbody></table></div>
+<p class="caption">Passes out of the cases each scorer scored (skipped scores excluded) · mean value.</p>
 
 <h2>Challengers against the incumbent</h2>
 <div class="wide"><table id="comparisons">

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -30,6 +31,9 @@ func Text(w io.Writer, r *eval.Report) error {
 	modelTable(tw, r, r.Models)
 	tw.Flush()
 	fmt.Fprintf(w, "Judge cost: %s\n\n", usd(judgeCost(r)))
+	scorerTable(tw, r.Models)
+	tw.Flush()
+	fmt.Fprintln(w)
 	compareTable(tw, r.Comparisons)
 	tw.Flush()
 	fmt.Fprintln(w)
@@ -73,6 +77,34 @@ func modelTable(tw io.Writer, r *eval.Report, models []eval.ModelStats) {
 		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d (%s)\t%s\t%s\t%s\t%s\t%s\n", name, m.Cases, rateCI(m.PassRate, m.Cases), num(m.MeanScore, 3),
 			m.Errors, pct(m.ErrorRate), ms(m.LatencyP50Ms), ms(m.LatencyP95Ms), usd(m.CostPerCaseUSD), usd(m.CostTotalUSD), share(m.ReasoningShare))
 	}
+}
+
+// scorerTable shows how each scorer judged each model: passes out of the
+// cases it scored (skipped ones excluded), and its mean value.
+func scorerTable(tw io.Writer, models []eval.ModelStats) {
+	fmt.Fprintln(tw, "SCORER\tMODEL\tPASSED\tMEAN")
+	for _, name := range scorerNames(models) {
+		for _, m := range models {
+			for _, sc := range m.Scorers {
+				if sc.Scorer == name {
+					fmt.Fprintf(tw, "%s\t%s\t%d/%d\t%.3f\n", name, m.Model, sc.Passed, sc.N, sc.Mean)
+				}
+			}
+		}
+	}
+}
+
+// scorerNames lists the scorers in the order they first appear.
+func scorerNames(models []eval.ModelStats) []string {
+	var names []string
+	for _, m := range models {
+		for _, sc := range m.Scorers {
+			if !slices.Contains(names, sc.Scorer) {
+				names = append(names, sc.Scorer)
+			}
+		}
+	}
+	return names
 }
 
 func compareTable(tw io.Writer, cs []eval.Comparison) {

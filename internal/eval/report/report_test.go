@@ -71,7 +71,7 @@ func TestText(t *testing.T) {
 		t.Fatal(err)
 	}
 	out := b.String()
-	for _, want := range []string{"acme/inc (incumbent)", "PASS RATE (95% CI)", "0.800 [", "By segment (tag):", "shipping", "Rule: REPLACE when", "$0.001000", "—"} {
+	for _, want := range []string{"acme/inc (incumbent)", "PASS RATE (95% CI)", "exact   rival/small", "Judge cost: —", "0.800 [", "By segment (tag):", "shipping", "Rule: REPLACE when", "$0.001000", "—"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("text report lacks %q:\n%s", want, out)
 		}
@@ -202,6 +202,9 @@ func TestHTMLInChromium(t *testing.T) {
 		return n
 	}
 	modelRows, compareRows, segmentRows := count("#models tbody tr"), count("#comparisons tbody tr"), count("#segments tbody tr")
+	if n := count("#scorers tbody tr"); n != 1 {
+		t.Errorf("scorer rows: %d, want 1", n)
+	}
 	svgs, passBars, diffPoints := count("svg"), count("#pass-chart rect"), count("#diff-chart circle")
 	chartWidth, err := chromedp.Run(tctx, chromedp.Evaluate[float64](`document.querySelector("#pass-chart").getBoundingClientRect().width`))
 	if err != nil {
