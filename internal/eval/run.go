@@ -37,14 +37,18 @@ type Snapshot struct {
 // ParseSnapshot decodes a run's stored configuration.
 func ParseSnapshot(run store.EvalRun) (*Snapshot, error) {
 	var s Snapshot
-	if err := json.Unmarshal([]byte(run.Config), &s); err != nil || s.Suite == nil {
-		return nil, fmt.Errorf("eval run %s: unreadable suite snapshot: %v", run.ID, err)
+	if err := json.Unmarshal([]byte(run.Config), &s); err != nil {
+		return nil, fmt.Errorf("eval run %s: unreadable suite snapshot: %w", run.ID, err)
+	}
+	if s.Suite == nil {
+		return nil, fmt.Errorf("eval run %s: no suite in its snapshot", run.ID)
 	}
 	s.Suite.SetDefaults()
 	return &s, nil
 }
 
-// Runner runs suites. Its fields are read-only once Run starts.
+// Runner runs suites. Its fields must not change while Start or Resume
+// runs.
 type Runner struct {
 	Router *router.Router
 	Store  store.Store
@@ -60,13 +64,19 @@ type Runner struct {
 	Backoff time.Duration
 }
 
-// ErrInterrupted is returned (wrapped) by Run when its context ended
+// ErrInterrupted is returned (wrapped) by Start and Resume when the context
+// ended
 // before every case was done; the run can be resumed.
 var ErrInterrupted = errors.New("eval run interrupted")
 
-// Start creates a run of suite s over cases and runs it.
+// Start creates a run of suite s over cases and runs it. Every model must
+// resolve and every case render before the run is created.
 func (r *Runner) Start(ctx context.Context, s *Suite, cases []Case) (store.EvalRun, error) {
 	snap := Snapshot{Suite: s, Cases: cases}
+	routes, err := r.resolve(s)
+	if err != nil {
+		return store.EvalRun{}, err
+	}
 	for i := range cases {
 		if _, err := s.messages(&cases[i]); err != nil {
 			return store.EvalRun{}, fmt.Errorf("case %q: %w", cases[i].ID, err)
@@ -80,7 +90,7 @@ func (r *Runner) Start(ctx context.Context, s *Suite, cases []Case) (store.EvalR
 	if err := r.Store.CreateEvalRun(ctx, run); err != nil {
 		return run, err
 	}
-	return r.run(ctx, run, &snap)
+	return r.run(ctx, run, &snap, routes)
 }
 
 // Resume continues a stored run: cases that every model answered are
@@ -94,10 +104,14 @@ func (r *Runner) Resume(ctx context.Context, id string) (store.EvalRun, error) {
 	if err != nil {
 		return run, err
 	}
+	routes, err := r.resolve(snap.Suite)
+	if err != nil {
+		return run, err
+	}
 	if err := r.Store.SetEvalRunStatus(ctx, id, "running", time.Now()); err != nil {
 		return run, err
 	}
-	return r.run(ctx, run, snap)
+	return r.run(ctx, run, snap, routes)
 }
 
 // NewRunID returns a sortable, unique run id such as
@@ -119,20 +133,33 @@ type exec struct {
 	prog   *progress
 }
 
-func (r *Runner) run(ctx context.Context, run store.EvalRun, snap *Snapshot) (store.EvalRun, error) {
-	s := snap.Suite
-	x := &exec{Runner: r, suite: s, run: run, routes: map[string]*router.Route{}, sems: map[string]chan struct{}{}}
+// resolve finds the route of every model of s, the judge's included.
+func (r *Runner) resolve(s *Suite) (map[string]*router.Route, error) {
+	routes := map[string]*router.Route{}
+	for _, m := range s.called() {
+		rt, err := r.Router.Resolve(m.Model)
+		if err != nil {
+			return nil, fmt.Errorf("model %q: %w", m.Model, err)
+		}
+		routes[m.Model] = rt
+	}
+	return routes, nil
+}
+
+// called is every model the suite calls: the models under test and the
+// judge.
+func (s *Suite) called() []Model {
 	models := s.Models()
 	if s.Judge != nil {
 		models = append(models, *s.Judge)
 	}
-	for _, m := range models {
-		rt, err := r.Router.Resolve(m.Model)
-		if err != nil {
-			return run, fmt.Errorf("model %q: %w", m.Model, err)
-		}
-		x.routes[m.Model] = rt
-	}
+	return models
+}
+
+func (r *Runner) run(ctx context.Context, run store.EvalRun, snap *Snapshot, routes map[string]*router.Route) (store.EvalRun, error) {
+	s := snap.Suite
+	x := &exec{Runner: r, suite: s, run: run, routes: routes, sems: map[string]chan struct{}{}}
+	models := s.called()
 	done := map[string]int{}
 	prior, err := r.Store.EvalResults(ctx, run.ID)
 	if err != nil {

@@ -292,3 +292,15 @@ func TestProgress(t *testing.T) {
 		t.Errorf("terminal progress: %q", out)
 	}
 }
+
+func TestStartChecksModelsFirst(t *testing.T) {
+	h := newHarness(t, echo)
+	s, cases := echoSuite(1)
+	s.Challengers = []Model{{Model: "nosuch/model"}}
+	if _, err := h.runner.Start(t.Context(), s, cases); err == nil || !strings.Contains(err.Error(), `model "nosuch/model"`) {
+		t.Errorf("unknown model: %v", err)
+	}
+	if runs, _ := h.st.EvalRuns(t.Context(), 0); len(runs) != 0 {
+		t.Errorf("a run was created: %+v", runs)
+	}
+}
