@@ -81,7 +81,7 @@ func (x *exec) askJudge(ctx context.Context, b *bill, unit, system, prompt strin
 	c := x.price(rep.target, rep.usage)
 	b.add(c)
 	if c != nil && !rep.cached {
-		x.prog.add(*c, true, 0)
+		x.prog.spent(*c)
 	}
 	a, err := parseAnswer(rep.body)
 	if err != nil {

@@ -30,21 +30,20 @@ func newProgress(w io.Writer, tty bool, total, done int) *progress {
 	return p
 }
 
-// add counts spend (when known) and failed calls.
-func (p *progress) add(usd float64, known bool, errs int) {
+// spent counts what a call cost.
+func (p *progress) spent(usd float64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if known {
-		p.spend += usd
-		p.priced = true
-	}
-	p.errors += errs
+	p.spend += usd
+	p.priced = true
 }
 
-func (p *progress) caseDone() {
+// caseDone counts a stored case and its failed calls.
+func (p *progress) caseDone(failed int) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.done++
+	p.errors += failed
 	p.show()
 }
 

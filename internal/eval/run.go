@@ -201,6 +201,13 @@ func (r *Runner) run(ctx context.Context, run store.EvalRun, snap *Snapshot, rou
 				if err := r.Store.PutEvalResults(context.WithoutCancel(ctx), rs); err != nil {
 					storeOnce.Do(func() { storeErr = err })
 				}
+				failed := 0
+				for _, res := range rs {
+					if res.Error != "" {
+						failed++
+					}
+				}
+				x.prog.caseDone(failed)
 			}
 		})
 	}
@@ -257,14 +264,12 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 		rep, err := x.call(ctx, m, s.Params, c.ID, msgs)
 		if err != nil {
 			res.Error = err.Error()
-			x.prog.add(0, false, 1)
 			results[i] = res
 			continue
 		}
 		a, perr := parseAnswer(rep.body)
 		if perr != nil {
 			res.Error = perr.Error()
-			x.prog.add(0, false, 1)
 			results[i] = res
 			continue
 		}
@@ -277,7 +282,7 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 		res.CostUSD = x.price(rep.target, rep.usage)
 		a.CostUSD = res.CostUSD
 		if res.CostUSD != nil && !rep.cached {
-			x.prog.add(*res.CostUSD, true, 0)
+			x.prog.spent(*res.CostUSD)
 		}
 		answers[i] = a
 		results[i] = res
@@ -315,7 +320,6 @@ func (x *exec) runCase(ctx context.Context, c *Case) []store.EvalResult {
 		results[i].Scores = string(b)
 		results[i].JudgeCostUSD = bills[i].total()
 	}
-	x.prog.caseDone()
 	return results
 }
 

@@ -273,10 +273,12 @@ func TestProgress(t *testing.T) {
 	var b strings.Builder
 	p := newProgress(&b, false, 20, 0)
 	for i := range 20 {
+		failed := 0
 		if i == 3 {
-			p.add(0.5, true, 1)
+			p.spent(0.5)
+			failed = 1
 		}
-		p.caseDone()
+		p.caseDone(failed)
 	}
 	p.finish()
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
@@ -286,7 +288,7 @@ func TestProgress(t *testing.T) {
 	}
 	b.Reset()
 	p = newProgress(&b, true, 4, 2) // resumed on a terminal
-	p.caseDone()
+	p.caseDone(0)
 	p.finish()
 	if out := b.String(); !strings.HasPrefix(out, "\r\x1b[K[############............] 2/4") || !strings.Contains(out, "\r\x1b[K[##################......] 3/4 cases") || !strings.HasSuffix(out, "\n") {
 		t.Errorf("terminal progress: %q", out)
