@@ -48,10 +48,11 @@ type ModelStats struct {
 	// PassRate is Passed/Cases with its Wilson interval. A failed call
 	// counts as a failed case: that is what a user of the model sees.
 	PassRate stats.Interval `json:"pass_rate"`
-	// MeanScore is the mean of every pointwise score value (judge grades
-	// included) over the answered cases.
-	MeanScore *float64      `json:"mean_score"`
-	Scorers   []ScorerStats `json:"scorers"`
+	// MeanScore is the mean over answered cases of each case's mean
+	// pointwise score value (judge grades included), with its normal
+	// interval; nil when no case has a score.
+	MeanScore *stats.Interval `json:"mean_score"`
+	Scorers   []ScorerStats   `json:"scorers"`
 	// Latency percentiles of the answered calls, in milliseconds.
 	LatencyP50Ms *float64 `json:"latency_p50_ms"`
 	LatencyP95Ms *float64 `json:"latency_p95_ms"`
@@ -247,7 +248,7 @@ func analyzeSet(s *Suite, byModel map[string]map[string]scored, ids []string, mi
 
 func modelStats(level float64, name string, res map[string]scored, ids []string) ModelStats {
 	st := ModelStats{Model: name}
-	var lat, values []float64
+	var lat, values []float64 // values: one mean per scored case
 	cost, priced := 0.0, 0
 	judgeCost, judged := 0.0, 0
 	type tally struct {
@@ -281,10 +282,12 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 		st.InputTokens += o.res.Usage.InputTokens
 		st.OutputTokens += o.res.Usage.OutputTokens
 		st.ReasoningTokens += o.res.Usage.ReasoningTokens
+		sum, n := 0.0, 0
 		for _, sc := range o.scores {
 			if sc.Skipped || sc.Type == "pairwise" {
 				continue
 			}
+			sum, n = sum+sc.Value, n+1
 			t := tallies[sc.Scorer]
 			if t == nil {
 				t = &tally{}
@@ -296,7 +299,9 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 			if sc.Pass {
 				t.passed++
 			}
-			values = append(values, sc.Value)
+		}
+		if n > 0 {
+			values = append(values, sum/float64(n))
 		}
 	}
 	if st.Cases > 0 {
@@ -305,7 +310,8 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 		st.PassRate = stats.Interval{Estimate: float64(st.Passed) / float64(st.Cases), Lo: lo, Hi: hi}
 	}
 	if len(values) > 0 {
-		st.MeanScore = ptr(stats.Mean(values))
+		iv := stats.MeanNormal(values, level)
+		st.MeanScore = &iv
 	}
 	if len(lat) > 0 {
 		st.LatencyP50Ms = ptr(stats.Quantile(lat, 0.5))

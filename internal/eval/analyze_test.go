@@ -129,6 +129,11 @@ func TestAnalyzeSplitAndErrors(t *testing.T) {
 	if m.CostTotalUSD != nil {
 		t.Error("a cost without prices")
 	}
+	// One exact score per answered case: the mean score is the pass share
+	// of the 39 answered cases, with its normal interval.
+	if ms := m.MeanScore; ms == nil || ms.Estimate != 28.0/39 || ms.Lo >= ms.Estimate || ms.Hi <= ms.Estimate {
+		t.Errorf("mean score %+v, want 28/39 inside its interval", ms)
+	}
 	if g := c.Guardrails[0]; g.Name != "error rate" || !g.Checked || *g.Value != 1.0/40 {
 		t.Errorf("error-rate guardrail %+v", g)
 	}

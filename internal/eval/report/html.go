@@ -18,7 +18,7 @@ func HTML(w io.Writer, r *eval.Report) error {
 }
 
 var page = template.Must(template.New("report").Funcs(template.FuncMap{
-	"rateCI": rateCI, "diffCI": diffCI, "num": num, "ms": ms, "usd": usd, "pct": pct, "share": share,
+	"rateCI": rateCI, "diffCI": diffCI, "meanCI": meanCI, "ms": ms, "usd": usd, "pct": pct, "share": share,
 	"passChart": passChart, "diffChart": diffChart, "pairwiseChart": pairwiseChart,
 	"join": strings.Join, "pairwise": pairwise, "judgeCost": judgeCost, "scorerNames": scorerNames,
 	"scorerStats": func(m eval.ModelStats, name string) *eval.ScorerStats {
@@ -68,9 +68,9 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 
 <h2>Models</h2>
 <div class="wide"><table id="models">
-<thead><tr><th>Model</th><th>Cases</th><th>Pass rate (95% CI, Wilson)</th><th>Mean score</th><th>Errors</th><th>p50 ms</th><th>p95 ms</th><th>Cost/case</th><th>Cost total</th><th>Reasoning share</th></tr></thead>
+<thead><tr><th>Model</th><th>Cases</th><th>Pass rate (95% CI, Wilson)</th><th>Mean score (95% CI, normal)</th><th>Errors</th><th>p50 ms</th><th>p95 ms</th><th>Cost/case</th><th>Cost total</th><th>Reasoning share</th></tr></thead>
 <tbody>{{range $i, $m := .Models}}
-<tr><td>{{$m.Model}}{{if eq $i 0}} (incumbent){{end}}</td><td>{{$m.Cases}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{num $m.MeanScore 3}}</td><td>{{$m.Errors}} ({{pct $m.ErrorRate}})</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td><td>{{usd $m.CostTotalUSD}}</td><td>{{share $m.ReasoningShare}}</td></tr>{{end}}
+<tr><td>{{$m.Model}}{{if eq $i 0}} (incumbent){{end}}</td><td>{{$m.Cases}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{meanCI $m.MeanScore}}</td><td>{{$m.Errors}} ({{pct $m.ErrorRate}})</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td><td>{{usd $m.CostTotalUSD}}</td><td>{{share $m.ReasoningShare}}</td></tr>{{end}}
 </tbody></table></div>
 <p>Judge cost: {{usd (judgeCost .)}}</p>
 {{passChart .}}

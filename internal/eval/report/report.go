@@ -68,13 +68,13 @@ func Text(w io.Writer, r *eval.Report) error {
 }
 
 func modelTable(tw io.Writer, r *eval.Report, models []eval.ModelStats) {
-	fmt.Fprintln(tw, "MODEL\tCASES\tPASS RATE (95% CI)\tMEAN SCORE\tERRORS\tP50 MS\tP95 MS\tCOST/CASE\tCOST TOTAL\tREASONING")
+	fmt.Fprintln(tw, "MODEL\tCASES\tPASS RATE (95% CI)\tMEAN SCORE (95% CI)\tERRORS\tP50 MS\tP95 MS\tCOST/CASE\tCOST TOTAL\tREASONING")
 	for i, m := range models {
 		name := m.Model
 		if i == 0 {
 			name += " (incumbent)"
 		}
-		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d (%s)\t%s\t%s\t%s\t%s\t%s\n", name, m.Cases, rateCI(m.PassRate, m.Cases), num(m.MeanScore, 3),
+		fmt.Fprintf(tw, "%s\t%d\t%s\t%s\t%d (%s)\t%s\t%s\t%s\t%s\t%s\n", name, m.Cases, rateCI(m.PassRate, m.Cases), meanCI(m.MeanScore),
 			m.Errors, pct(m.ErrorRate), ms(m.LatencyP50Ms), ms(m.LatencyP95Ms), usd(m.CostPerCaseUSD), usd(m.CostTotalUSD), share(m.ReasoningShare))
 	}
 }
@@ -153,11 +153,11 @@ func diffCI(c eval.Comparison) string {
 	return fmt.Sprintf("%+.3f [%+.3f, %+.3f]", c.Diff.Estimate, c.Diff.Lo, c.Diff.Hi)
 }
 
-func num(f *float64, prec int) string {
-	if f == nil {
+func meanCI(iv *stats.Interval) string {
+	if iv == nil {
 		return "—"
 	}
-	return fmt.Sprintf("%.*f", prec, *f)
+	return fmt.Sprintf("%.3f [%.3f, %.3f]", iv.Estimate, iv.Lo, iv.Hi)
 }
 
 func ms(f *float64) string {

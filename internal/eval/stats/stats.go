@@ -97,20 +97,28 @@ type Interval struct {
 // Width is Hi - Lo.
 func (iv Interval) Width() float64 { return iv.Hi - iv.Lo }
 
+// MeanNormal returns the mean of xs with the normal-approximation
+// interval mean ± z·sd/√n; it needs len(xs) >= 2 for an interval, and
+// gives [mean, mean] for one value.
+func MeanNormal(xs []float64, level float64) Interval {
+	m := Mean(xs)
+	if len(xs) < 2 {
+		return Interval{Estimate: m, Lo: m, Hi: m}
+	}
+	ss := 0.0
+	for _, v := range xs {
+		ss += (v - m) * (v - m)
+	}
+	n := float64(len(xs))
+	h := Z(level) * math.Sqrt(ss/(n-1)) / math.Sqrt(n)
+	return Interval{Estimate: m, Lo: m - h, Hi: m + h}
+}
+
 // PairedNormal returns the mean of the paired differences y[i] - x[i] with
 // the normal-approximation interval mean ± z·sd/√n. It is the closed form
 // the bootstrap converges to for large n; it needs len(x) == len(y) >= 2.
 func PairedNormal(x, y []float64, level float64) Interval {
-	d := diffs(x, y)
-	n := float64(len(d))
-	m := Mean(d)
-	ss := 0.0
-	for _, v := range d {
-		ss += (v - m) * (v - m)
-	}
-	se := math.Sqrt(ss/(n-1)) / math.Sqrt(n)
-	z := Z(level)
-	return Interval{Estimate: m, Lo: m - z*se, Hi: m + z*se}
+	return MeanNormal(diffs(x, y), level)
 }
 
 // PairedBootstrap returns the mean of the paired differences y[i] - x[i]

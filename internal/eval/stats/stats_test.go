@@ -112,6 +112,17 @@ func TestPairedBootstrapConstant(t *testing.T) {
 	}
 }
 
+func TestMeanNormal(t *testing.T) {
+	// mean 3, sd √2.5, se √0.5: 3 ± 1.959964·0.707107.
+	iv := MeanNormal([]float64{1, 2, 3, 4, 5}, 0.95)
+	near(t, "mean", iv.Estimate, 3, 0)
+	near(t, "lo", iv.Lo, 1.614096, 1e-6)
+	near(t, "hi", iv.Hi, 4.385904, 1e-6)
+	if one := MeanNormal([]float64{0.5}, 0.95); one.Lo != 0.5 || one.Hi != 0.5 {
+		t.Errorf("one value: %+v", one)
+	}
+}
+
 func TestQuantile(t *testing.T) {
 	xs := []float64{4, 1, 3, 2}
 	near(t, "p50", Quantile(xs, 0.5), 2.5, 1e-12)
