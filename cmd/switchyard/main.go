@@ -33,6 +33,11 @@ Usage:
                                                 create a virtual key (printed once)
   switchyard keys list [-c FILE]                list virtual keys
   switchyard keys revoke ID|NAME [-c FILE]      revoke a virtual key
+  switchyard eval run SUITE [-c FILE] [--html FILE] [--json FILE] [--fail-under RATE] [--require-replace]
+                                                compare models offline on a dataset
+  switchyard eval run --resume RUN [-c FILE]    continue an interrupted eval run
+  switchyard eval list|show RUN|compare RUN_A RUN_B [-c FILE]
+                                                past eval runs
   switchyard version                            print the version
 
 Without -c (or $SWITCHYARD_CONFIG), switchyard runs on an embedded SQLite
@@ -46,6 +51,10 @@ var version = "dev"
 func main() {
 	if err := run(context.Background(), os.Args[1:], os.Stdout, os.Stderr); err != nil {
 		fmt.Fprintln(os.Stderr, "switchyard:", err)
+		var gate *gateError
+		if errors.As(err, &gate) {
+			os.Exit(3)
+		}
 		os.Exit(1)
 	}
 }
@@ -65,6 +74,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return configCheck(rest[1:], stdout)
 	case "keys":
 		return keysCmd(ctx, rest, stdout)
+	case "eval":
+		return evalCmd(ctx, rest, stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "switchyard", version)
 		return nil

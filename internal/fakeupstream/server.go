@@ -27,6 +27,7 @@ type Server struct {
 
 	latency atomic.Int64 // time.Duration added before every reply
 	noRec   atomic.Bool  // skip recording requests
+	funcs   atomic.Bool  // some route replies through a function of the request
 
 	mu       sync.Mutex
 	routes   map[string]*route // by path suffix
@@ -37,6 +38,7 @@ type route struct {
 	queue      []Response
 	def        Response
 	hasDefault bool
+	fn         func(Recorded) Response
 }
 
 // Recorded is a request the server received.
@@ -99,7 +101,20 @@ func (s *Server) Handle(pathSuffix string, r Response) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	rt := s.route(pathSuffix)
-	rt.def, rt.hasDefault = r, true
+	rt.def, rt.hasDefault, rt.fn = r, true, nil
+}
+
+// Respond sets a function that computes the default reply for requests
+// whose path ends with pathSuffix from the request itself, for tests whose
+// answers depend on what was asked rather than on arrival order (requests
+// sent concurrently). It replaces a reply set with Handle; queued replies
+// still come first. f may be called concurrently.
+func (s *Server) Respond(pathSuffix string, f func(Recorded) Response) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	rt := s.route(pathSuffix)
+	rt.fn, rt.hasDefault = f, true
+	s.funcs.Store(true)
 }
 
 // Enqueue queues one-shot replies for requests whose path ends with
@@ -121,8 +136,10 @@ func (s *Server) route(suffix string) *route {
 	return rt
 }
 
-// next picks the reply for path, consuming a queued one if any.
-func (s *Server) next(path string) (Response, bool) {
+// next picks the reply for path, consuming a queued one if any. A route
+// set with Respond returns its function instead, to be called without the
+// lock held.
+func (s *Server) next(path string) (Response, func(Recorded) Response, bool) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	var best *route
@@ -134,14 +151,16 @@ func (s *Server) next(path string) (Response, bool) {
 	}
 	switch {
 	case best == nil:
-		return Response{}, false
+		return Response{}, nil, false
 	case len(best.queue) > 0:
 		r := best.queue[0]
 		best.queue[0] = Response{} // drop the reference for the GC
 		best.queue = best.queue[1:]
-		return r, true
+		return r, nil, true
+	case best.fn != nil:
+		return Response{}, best.fn, true
 	default:
-		return best.def, true
+		return best.def, nil, true
 	}
 }
 
@@ -176,7 +195,12 @@ func (s *Server) serveHTTP(w http.ResponseWriter, req *http.Request) {
 	// Read the whole request first, as a real upstream parses it before
 	// answering; recording it before any delay lets tests see stalled
 	// requests.
-	if s.noRec.Load() {
+	rec := Recorded{
+		Method:   req.Method,
+		Path:     req.URL.Path,
+		RawQuery: req.URL.RawQuery,
+	}
+	if s.noRec.Load() && !s.funcs.Load() {
 		if _, err := io.Copy(io.Discard, req.Body); err != nil {
 			return
 		}
@@ -185,21 +209,20 @@ func (s *Server) serveHTTP(w http.ResponseWriter, req *http.Request) {
 		if err != nil {
 			return
 		}
-		rec := Recorded{
-			Method:   req.Method,
-			Path:     req.URL.Path,
-			RawQuery: req.URL.RawQuery,
-			Header:   req.Header.Clone(),
-			Body:     body,
+		rec.Header, rec.Body = req.Header.Clone(), body
+		if !s.noRec.Load() {
+			s.mu.Lock()
+			s.recorded = append(s.recorded, rec)
+			s.mu.Unlock()
 		}
-		s.mu.Lock()
-		s.recorded = append(s.recorded, rec)
-		s.mu.Unlock()
 	}
 
-	r, ok := s.next(req.URL.Path)
-	if !ok {
+	r, fn, ok := s.next(rec.Path)
+	switch {
+	case !ok:
 		r = notFound(req)
+	case fn != nil:
+		r = fn(rec)
 	}
 	s.reply(req.Context(), w, &r)
 }

@@ -633,3 +633,33 @@ func waitGoroutines(t *testing.T, base int) {
 		time.Sleep(5 * time.Millisecond)
 	}
 }
+
+func TestRespondAnswersByRequest(t *testing.T) {
+	s := New()
+	defer s.Close()
+	s.Respond("/chat/completions", func(r Recorded) Response {
+		return TextCompletion("echo " + string(r.Body))
+	})
+	s.Enqueue("/chat/completions", ServerError(503))
+	post := func(body string) (int, string) {
+		resp, err := http.Post(s.URL()+"/v1/chat/completions", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b)
+	}
+	if code, _ := post("x"); code != 503 {
+		t.Errorf("queued reply not served first: %d", code)
+	}
+	for _, q := range []string{"one", "two"} {
+		if code, body := post(q); code != 200 || !strings.Contains(body, `"echo `+q+`"`) {
+			t.Errorf("%s: %d %s", q, code, body)
+		}
+	}
+	s.SetRecording(false) // the function still sees the body
+	if _, body := post("three"); !strings.Contains(body, `"echo three"`) {
+		t.Errorf("without recording: %s", body)
+	}
+}

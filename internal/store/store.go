@@ -94,6 +94,27 @@ type Store interface {
 	// the same Time in insertion order, last inserted first).
 	Requests(ctx context.Context, f RequestFilter) ([]RequestLog, error)
 
+	// CreateEvalRun stores a new evaluation run; an existing ID fails
+	// with an error wrapping ErrDuplicate. A zero CreatedAt is set to now.
+	CreateEvalRun(ctx context.Context, r EvalRun) error
+	// SetEvalRunStatus sets a run's status, and its FinishedAt to at unless
+	// the status is "running" (which clears it); ErrNotFound if no run has
+	// the id.
+	SetEvalRunStatus(ctx context.Context, id, status string, at time.Time) error
+	// EvalRun returns the run with the id, or ErrNotFound.
+	EvalRun(ctx context.Context, id string) (EvalRun, error)
+	// EvalRuns returns up to limit runs (0 or less means 100), newest first.
+	EvalRuns(ctx context.Context, limit int) ([]EvalRun, error)
+	// PutEvalResults stores results in one transaction, each replacing the
+	// run's result for the same model and case if there is one.
+	PutEvalResults(ctx context.Context, rs []EvalResult) error
+	// EvalResults returns a run's results ordered by case id, then model.
+	EvalResults(ctx context.Context, runID string) ([]EvalResult, error)
+	// CachedResponse returns the cached answer for key, or ErrNotFound.
+	CachedResponse(ctx context.Context, key string) (CachedResponse, error)
+	// PutCachedResponse stores an answer under its key, replacing any.
+	PutCachedResponse(ctx context.Context, c CachedResponse) error
+
 	Ping(ctx context.Context) error
 	Close() error
 }

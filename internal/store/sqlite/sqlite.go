@@ -190,4 +190,44 @@ var migrations = []string{
 	// 3: shadow requests point at their primary; answers kept for judging.
 	`ALTER TABLE request_logs ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE request_logs ADD COLUMN response TEXT NOT NULL DEFAULT ''`,
+	// 4 (eval): offline evaluation runs, their per-case results, and the
+	// response cache that makes reruns free.
+	`CREATE TABLE eval_runs (
+		id          TEXT PRIMARY KEY,
+		suite       TEXT NOT NULL DEFAULT '',
+		config      TEXT NOT NULL DEFAULT '',
+		status      TEXT NOT NULL DEFAULT '',
+		cases       INTEGER NOT NULL DEFAULT 0,
+		created_at  INTEGER NOT NULL,
+		finished_at INTEGER
+	);
+	CREATE INDEX eval_runs_created_at ON eval_runs (created_at, id);
+	CREATE TABLE eval_results (
+		run_id              TEXT NOT NULL REFERENCES eval_runs (id) ON DELETE CASCADE,
+		model               TEXT NOT NULL,
+		case_id             TEXT NOT NULL,
+		output              TEXT NOT NULL DEFAULT '',
+		tool_calls          TEXT NOT NULL DEFAULT '',
+		input_tokens        INTEGER NOT NULL DEFAULT 0,
+		cached_input_tokens INTEGER NOT NULL DEFAULT 0,
+		cache_write_tokens  INTEGER NOT NULL DEFAULT 0,
+		output_tokens       INTEGER NOT NULL DEFAULT 0,
+		reasoning_tokens    INTEGER NOT NULL DEFAULT 0,
+		latency_us          INTEGER NOT NULL DEFAULT 0,
+		cost_usd            REAL,
+		judge_cost_usd      REAL,
+		error               TEXT NOT NULL DEFAULT '',
+		scores              TEXT NOT NULL DEFAULT '[]',
+		cached              INTEGER NOT NULL DEFAULT 0,
+		created_at          INTEGER NOT NULL,
+		PRIMARY KEY (run_id, model, case_id)
+	);
+	CREATE TABLE eval_cache (
+		key        TEXT PRIMARY KEY,
+		target     TEXT NOT NULL DEFAULT '',
+		body       TEXT NOT NULL DEFAULT '',
+		usage      TEXT NOT NULL DEFAULT '{}',
+		latency_us INTEGER NOT NULL DEFAULT 0,
+		created_at INTEGER NOT NULL
+	)`,
 }

@@ -45,6 +45,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RequestsDefaultLimit", testRequestsDefaultLimit},
 		{"CanceledContext", testCanceledContext},
 	}
+	tests = append(tests, evalTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
