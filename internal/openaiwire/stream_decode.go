@@ -39,7 +39,8 @@ type ByteStream interface {
 //     before or after finish_reason, pitfall 8), and Stop is emitted only
 //     at [DONE]: a stream that ends without it is cut (class
 //     "stream_cut"), whatever finish_reason said.
-//   - only choice 0 is read; the gateway never asks for n > 1.
+//   - only choice 0 is read; the gateway never asks for n > 1; chunks
+//     without choices (Azure's prompt filter results) only carry usage.
 //
 // Errors reported by s are passed on as they are; an error chunk becomes an
 // *llm.Error.
@@ -175,7 +176,9 @@ func (d *streamDecoder) step() error {
 	if e := errorObject(c.Error); e != nil {
 		return e
 	}
-	if !d.started {
+	// Azure's first chunk (prompt_filter_results, no id, no choices) carries
+	// nothing canonical; Start waits for the response's id (pitfall 11).
+	if !d.started && (c.ID != "" || len(c.Choices) > 0 || c.Usage != nil) {
 		d.started = true
 		d.emit(llm.Event{Type: llm.EventStart, ID: c.ID, Model: c.Model})
 	}
