@@ -294,3 +294,16 @@ func TestGenerateForwardsExtraForOpenAIDialect(t *testing.T) {
 		t.Errorf("sent %s, dropped %q", res.Sent.Body, res.Header.Get("X-Switchyard-Dropped-Params"))
 	}
 }
+
+// Tool-call ids from another vendor reach Mistral as nine letters or
+// digits, the same on the call and on its result.
+func TestPitfall15_MistralToolCallIDsMapped(t *testing.T) {
+	res := pt.Generate(t, config.Provider{Type: "mistral"}, "/chat/completions", pt.Transcript(t, "mistral-stream-tool-call.chunks.jsonl"), conversation(true))
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if bytes.Contains(res.Sent.Body, []byte("toolu_01ABCdef")) {
+		t.Errorf("Anthropic ids sent to Mistral: %s", res.Sent.Body)
+	}
+	checkSent(t, "mistral", res.Sent.Body, true)
+}
