@@ -173,7 +173,7 @@ func (d *streamDecoder) step() error {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return malformed("the upstream sent a malformed stream chunk")
 	}
-	if e := errorObject(c.Error); e != nil {
+	if e := errorObject(c.Error, "upstream_stream_error"); e != nil {
 		return e
 	}
 	// Azure's first chunk (prompt_filter_results, no id, no choices) carries
