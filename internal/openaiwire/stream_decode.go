@@ -281,7 +281,12 @@ func (d *streamDecoder) tool(w *wireToolCall) error {
 	}
 	switch {
 	case t.done:
-		return malformed("the upstream sent a fragment of a tool call that had ended")
+		// Live calls are closed only at finish_reason, so this is a call
+		// continued after its choice finished: unrepresentable, and a
+		// vendor fault worth failing on unless it carries nothing.
+		if args != "" || sig != "" {
+			return malformed("the upstream sent a fragment of a tool call after the choice finished")
+		}
 	case t.live:
 		t.args.WriteString(args)
 		if args != "" || sig != "" {
