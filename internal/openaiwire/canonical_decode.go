@@ -49,9 +49,11 @@ type wireToolCall struct {
 // endpoint, and clients that speak to it, carry a tool call's
 // thoughtSignature through the OpenAI wire format (pitfall 5).
 type extraContent struct {
-	Google *struct {
-		ThoughtSignature string `json:"thought_signature,omitempty"`
-	} `json:"google,omitempty"`
+	Google *googleExtra `json:"google,omitempty"`
+}
+
+type googleExtra struct {
+	ThoughtSignature string `json:"thought_signature,omitempty"`
 }
 
 func (e *extraContent) signature() string {
@@ -62,9 +64,7 @@ func (e *extraContent) signature() string {
 }
 
 func geminiExtra(sig string) *extraContent {
-	return &extraContent{Google: &struct {
-		ThoughtSignature string `json:"thought_signature,omitempty"`
-	}{sig}}
+	return &extraContent{Google: &googleExtra{ThoughtSignature: sig}}
 }
 
 type wireContentPart struct {

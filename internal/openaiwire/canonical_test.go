@@ -389,3 +389,30 @@ func TestDecodeChatSimple(t *testing.T) {
 		t.Errorf("messages = %s", indent(t, r.Messages))
 	}
 }
+
+// Anthropic thinking is opaque state for any other vendor: neither its text
+// nor its signature nor redacted data goes to an OpenAI-wire vendor, even
+// one that takes reasoning back; reasoning of no origin does.
+func TestPitfall4_AnthropicThinkingNotReplayedElsewhere(t *testing.T) {
+	r := &llm.Request{Messages: []llm.Message{
+		{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "q"}}},
+		{Role: llm.RoleAssistant, Parts: []llm.Part{
+			{Type: llm.PartReasoning, Text: "signed", Signature: "EqQB", Origin: "anthropic"},
+			{Type: llm.PartReasoning, Redacted: "cmVkYWN0ZWQ=", Origin: "anthropic"},
+			{Type: llm.PartReasoning, Text: "plain"},
+			{Type: llm.PartText, Text: "a"},
+		}},
+	}}
+	body, dropped, err := openaiwire.EncodeChat(r, "m", openaiwire.EncodeOptions{ReasoningField: "reasoning_content"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, bad := range []string{"signed", "EqQB", "cmVkYWN0ZWQ="} {
+		if strings.Contains(string(body), bad) {
+			t.Errorf("sent %q: %s", bad, body)
+		}
+	}
+	if !strings.Contains(string(body), `"reasoning_content":"plain"`) || len(dropped) != 0 {
+		t.Errorf("body %s dropped %v", body, dropped)
+	}
+}

@@ -31,7 +31,7 @@ func DecodeResponse(body []byte) (*llm.Response, error) {
 	if err := json.Unmarshal(body, &c); err != nil {
 		return nil, malformed("the upstream returned an invalid chat completion body")
 	}
-	if e := errorObject(c.Error); e != nil {
+	if e := errorObject(c.Error, "upstream_error"); e != nil {
 		return nil, e
 	}
 	r := &llm.Response{ID: c.ID, Model: c.Model, StopReason: llm.StopEndTurn}
@@ -135,28 +135,30 @@ func finishReason(s llm.StopReason) string {
 
 // errorObject reads an error object a vendor sent instead of (or inside) an
 // answer, or returns nil when raw is absent or null.
-func errorObject(raw json.RawMessage) *llm.Error {
+func errorObject(raw json.RawMessage, class string) *llm.Error {
 	if present(raw) == nil {
 		return nil
 	}
-	var e struct {
+	e := &llm.Error{Kind: llm.KindUpstream, Class: class, Message: "the upstream reported an error"}
+	var obj struct {
 		Message string `json:"message"`
 		Type    string `json:"type"`
 		Code    any    `json:"code"`
 	}
-	e1 := &llm.Error{Kind: llm.KindUpstream, Class: "upstream_stream_error", Message: "the upstream reported an error"}
-	if json.Unmarshal(raw, &e) == nil {
-		if e.Message != "" {
-			e1.Message = e.Message
+	var text string
+	switch {
+	case json.Unmarshal(raw, &obj) == nil:
+		if obj.Message != "" {
+			e.Message = obj.Message
 		}
-		e1.Type = e.Type
-		if code, ok := e.Code.(string); ok {
-			e1.Code = code
+		e.Type = obj.Type
+		if code, ok := obj.Code.(string); ok {
+			e.Code = code
 		}
-	} else if json.Unmarshal(raw, &e.Message) == nil && e.Message != "" {
-		e1.Message = e.Message // {"error": "text"}, xAI's shape
+	case json.Unmarshal(raw, &text) == nil && text != "":
+		e.Message = text // {"error": "…"}, xAI's shape
 	}
-	return e1
+	return e
 }
 
 func malformed(msg string) *llm.Error {

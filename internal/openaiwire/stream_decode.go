@@ -39,7 +39,8 @@ type ByteStream interface {
 //     before or after finish_reason, pitfall 8), and Stop is emitted only
 //     at [DONE]: a stream that ends without it is cut (class
 //     "stream_cut"), whatever finish_reason said.
-//   - only choice 0 is read; the gateway never asks for n > 1.
+//   - only choice 0 is read; the gateway never asks for n > 1; chunks
+//     without choices (Azure's prompt filter results) only carry usage.
 //
 // Errors reported by s are passed on as they are; an error chunk becomes an
 // *llm.Error.
@@ -172,10 +173,12 @@ func (d *streamDecoder) step() error {
 	if err := json.Unmarshal(data, &c); err != nil {
 		return malformed("the upstream sent a malformed stream chunk")
 	}
-	if e := errorObject(c.Error); e != nil {
+	if e := errorObject(c.Error, "upstream_stream_error"); e != nil {
 		return e
 	}
-	if !d.started {
+	// Azure's first chunk (prompt_filter_results, no id, no choices) carries
+	// nothing canonical; Start waits for the response's id (pitfall 11).
+	if !d.started && (c.ID != "" || len(c.Choices) > 0 || c.Usage != nil) {
 		d.started = true
 		d.emit(llm.Event{Type: llm.EventStart, ID: c.ID, Model: c.Model})
 	}
@@ -278,7 +281,12 @@ func (d *streamDecoder) tool(w *wireToolCall) error {
 	}
 	switch {
 	case t.done:
-		return malformed("the upstream sent a fragment of a tool call that had ended")
+		// Live calls are closed only at finish_reason, so this is a call
+		// continued after its choice finished: unrepresentable, and a
+		// vendor fault worth failing on unless it carries nothing.
+		if args != "" || sig != "" {
+			return malformed("the upstream sent a fragment of a tool call after the choice finished")
+		}
 	case t.live:
 		t.args.WriteString(args)
 		if args != "" || sig != "" {

@@ -456,3 +456,16 @@ func TestEncodeResponseShapes(t *testing.T) {
 		t.Errorf("%s", body)
 	}
 }
+
+func TestPitfall11_AzurePromptFilterChunk(t *testing.T) {
+	s := sseOf(
+		`{"choices":[],"created":0,"id":"","model":"","object":"","prompt_filter_results":[{"prompt_index":0,"content_filter_results":{}}]}`,
+		chunk(`{"role":"assistant","content":"hi"}`, ""),
+		chunk(`{}`, "content_filter"),
+		"[DONE]",
+	)
+	r := mustCollect(t, openaiwire.DecodeStream(s))
+	if r.ID != "chatcmpl-1" || r.Model != "m" || r.Text() != "hi" || r.StopReason != llm.StopContentFilter {
+		t.Errorf("response = %s", marshalJSON(t, r))
+	}
+}

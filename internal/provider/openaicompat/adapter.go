@@ -126,6 +126,11 @@ func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) 
 	if err != nil {
 		return nil, err // e.g. a request without messages
 	}
+	if a.q.NoStreamOptions {
+		// The vendor sends usage unasked and rejects the option; taking it
+		// out here keeps Chat from naming it as a client parameter dropped.
+		creq.Body.Delete("stream_options")
+	}
 	reply, err := a.Chat(ctx, creq, model)
 	if err != nil {
 		return nil, err
