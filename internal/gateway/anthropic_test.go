@@ -126,6 +126,12 @@ func TestPitfall10_OverloadedIs529ForAnthropicClients(t *testing.T) {
 	if !errors.As(err, &oErr) || oErr.StatusCode != 503 {
 		t.Fatalf("openai client err = %v", err)
 	}
+	// And Anthropic's own 529 is a 503 to an OpenAI client.
+	e.fake.Handle("/v1/messages", jsonResponse(529, `{"type":"error","error":{"type":"overloaded_error","message":"Overloaded"}}`))
+	_, err = e.client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "m-anthropic", Messages: userMsg("hi")})
+	if !errors.As(err, &oErr) || oErr.StatusCode != 503 || oErr.Response.Header.Get("Retry-After") == "" {
+		t.Fatalf("openai client, anthropic 529: %v", err)
+	}
 }
 
 // Pitfall 10: a stream that fails after it started ends with Anthropic's

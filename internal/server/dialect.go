@@ -17,6 +17,11 @@ func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
 		status, body = anthropicwire.ErrorStatus(e), anthropicwire.ErrorBody(e)
 	} else {
 		body = openaiwire.ErrorBody(e)
+		if e.Kind == llm.KindOverloaded {
+			// Anthropic's 529 means nothing to OpenAI clients, whose SDKs
+			// retry a 503.
+			status = http.StatusServiceUnavailable
+		}
 	}
 	h := w.Header()
 	h.Set("Content-Type", "application/json")

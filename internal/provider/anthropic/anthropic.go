@@ -7,10 +7,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 
@@ -21,6 +19,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 const (
@@ -33,8 +32,6 @@ const (
 	// samplingRemoved is the first API version that rejects temperature,
 	// top_p and top_k. Versions are dates, so they compare as strings.
 	samplingRemoved = "2026-10-21"
-
-	maxBody = 64 << 20
 )
 
 func init() {
@@ -96,7 +93,7 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request, model string)
 		return g, nil
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := upstream.ReadBody(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -153,7 +150,7 @@ func (p *Provider) CountTokens(ctx context.Context, req *llm.Request, model stri
 		return 0, err
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := upstream.ReadBody(resp.Body)
 	if err != nil {
 		return 0, err
 	}
@@ -161,7 +158,7 @@ func (p *Provider) CountTokens(ctx context.Context, req *llm.Request, model stri
 		InputTokens *int64 `json:"input_tokens"`
 	}
 	if json.Unmarshal(raw, &out) != nil || out.InputTokens == nil {
-		return 0, badUpstream("the upstream returned no input_tokens count")
+		return 0, upstream.Malformed("the upstream returned no input_tokens count")
 	}
 	return *out.InputTokens, nil
 }
@@ -189,7 +186,7 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, req *llm.Re
 	resp, err := p.client.Do(httpReq)
 	if err != nil {
 		cancel()
-		return nil, transportError(ctx, p.cfg.Name, err)
+		return nil, upstream.TransportError(ctx, p.cfg.Name, err)
 	}
 	if resp.StatusCode >= 300 {
 		defer cancel()
@@ -197,7 +194,7 @@ func (p *Provider) do(ctx context.Context, path string, body []byte, req *llm.Re
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return nil, p.upstreamError(resp, raw)
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &upstream.CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
 	return resp, nil
 }
 
@@ -231,79 +228,20 @@ func (p *Provider) setHeaders(httpReq *http.Request, req *llm.Request) {
 
 var traceContext = propagation.TraceContext{}
 
-// transportError classifies a failure to get a response at all.
-func transportError(ctx context.Context, name string, err error) *llm.Error {
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
-	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
-}
-
 // upstreamError translates Anthropic's error answer (PROTOCOLS.md 5.7),
 // keeping its status, type, message and retry-after.
 func (p *Provider) upstreamError(resp *http.Response, raw []byte) *llm.Error {
-	e := &llm.Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header)}
+	e := &llm.Error{RetryAfter: upstream.RetryAfter(resp.Header)}
 	typ, msg, ok := anthropicwire.ParseError(raw)
 	if ok {
 		e.Type, e.Message = typ, msg
 	}
-	if e.Message == "" {
-		e.Message = fmt.Sprintf("provider %q answered HTTP %d", p.cfg.Name, resp.StatusCode)
+	status := resp.StatusCode
+	if typ == "overloaded_error" {
+		status = anthropicwire.StatusOverloaded
 	}
-	switch s := resp.StatusCode; {
-	case typ == "overloaded_error" || s == 529 || s == 503:
-		e.Kind, e.Status = llm.KindOverloaded, anthropicwire.StatusOverloaded
-	case s == 400 || s == 409 || s == 422:
-		e.Kind = llm.KindInvalidRequest
-	case s == 413:
-		e.Kind = llm.KindRequestTooLarge
-	case s == 401:
-		// The gateway's own key was refused: the operator's problem, not
-		// the client's.
-		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
-		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", p.cfg.Name, e.Message)
-		e.Type = ""
-	case s == 402 || s == 403:
-		e.Kind = llm.KindPermission
-	case s == 404:
-		e.Kind = llm.KindNotFound
-	case s == 429:
-		e.Kind = llm.KindRateLimit
-	case s == 504:
-		e.Kind = llm.KindTimeout
-	case s >= 500:
-		e.Kind = llm.KindUpstream
-	default:
-		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
-	}
-	if resp.StatusCode >= 500 {
-		e.Class = "upstream_5xx"
-	} else {
-		e.Class = "upstream_4xx"
-	}
+	upstream.Classify(e, p.cfg.Name, status)
 	return e
-}
-
-// retryAfter returns the retry-after to pass on, from retry-after or
-// retry-after-ms (pitfall 9).
-func retryAfter(h http.Header) string {
-	if v := h.Get("Retry-After"); v != "" {
-		return v
-	}
-	if ms := h.Get("Retry-After-Ms"); ms != "" {
-		var n float64
-		if _, err := fmt.Sscanf(ms, "%g", &n); err == nil && n >= 0 {
-			return fmt.Sprint(int64(n+999) / 1000)
-		}
-	}
-	return ""
 }
 
 // passHeaders picks the upstream response headers worth showing the client.
@@ -313,30 +251,4 @@ func passHeaders(h http.Header) http.Header {
 		out.Set("X-Upstream-Request-Id", v)
 	}
 	return out
-}
-
-func readBody(r io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: "the upstream connection failed while reading the response"}
-	}
-	if len(raw) > maxBody {
-		return nil, badUpstream("the upstream response exceeds the gateway's size limit")
-	}
-	return raw, nil
-}
-
-func badUpstream(msg string) *llm.Error {
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_malformed", Message: msg}
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
 }

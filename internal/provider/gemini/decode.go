@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
@@ -129,7 +130,7 @@ type decoder struct {
 func (d *decoder) feed(data []byte) error {
 	var c wireResponse
 	if err := json.Unmarshal(data, &c); err != nil {
-		return badUpstream("the upstream sent a malformed response chunk")
+		return upstream.Malformed("the upstream sent a malformed response chunk")
 	}
 	if c.Error != nil {
 		e := classify("gemini", c.Error.Code, c.Error)
@@ -349,12 +350,12 @@ func DecodeResponse(raw []byte) (*llm.Response, error) {
 		return nil, err
 	}
 	if err := d.end(); err != nil {
-		return nil, badUpstream("the upstream response has no finish reason")
+		return nil, upstream.Malformed("the upstream response has no finish reason")
 	}
 	var acc llm.Accumulator
 	for _, ev := range d.events {
 		if err := acc.Add(ev); err != nil {
-			return nil, badUpstream("the upstream response could not be decoded")
+			return nil, upstream.Malformed("the upstream response could not be decoded")
 		}
 	}
 	return &acc.Response, nil
@@ -425,7 +426,7 @@ func cut(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: "the upstream stream timed out"}
 	case errors.Is(err, sse.ErrEventTooLarge):
-		return badUpstream("the upstream sent a stream event larger than the gateway accepts")
+		return upstream.Malformed("the upstream sent a stream event larger than the gateway accepts")
 	}
 	return &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before it was complete"}
 }

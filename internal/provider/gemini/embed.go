@@ -12,6 +12,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 // Embeddings implements provider.Provider. The OpenAI embeddings request
@@ -66,7 +67,7 @@ func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model str
 		return nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := upstream.ReadBody(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -76,7 +77,7 @@ func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model str
 		} `json:"embeddings"`
 	}
 	if err := json.Unmarshal(raw, &got); err != nil || len(got.Embeddings) != len(texts) {
-		return nil, badUpstream(fmt.Sprintf("the upstream answered %d embeddings for %d inputs", len(got.Embeddings), len(texts)))
+		return nil, upstream.Malformed(fmt.Sprintf("the upstream answered %d embeddings for %d inputs", len(got.Embeddings), len(texts)))
 	}
 
 	type datum struct {
@@ -110,7 +111,7 @@ func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model str
 		"usage":  map[string]int{"prompt_tokens": 0, "total_tokens": 0},
 	})
 	if err != nil {
-		return nil, badUpstream("the upstream returned embeddings that cannot be encoded")
+		return nil, upstream.Malformed("the upstream returned embeddings that cannot be encoded")
 	}
 	return reply, nil
 }

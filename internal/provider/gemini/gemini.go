@@ -43,11 +43,9 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"math"
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -58,6 +56,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 // Type is the provider type this package registers.
@@ -65,9 +64,6 @@ const Type = "gemini"
 
 // DefaultBaseURL is the Gemini Developer API.
 const DefaultBaseURL = "https://generativelanguage.googleapis.com"
-
-// maxBody bounds a non-streamed upstream body.
-const maxBody = 64 << 20
 
 func init() { provider.Register(Type, New) }
 
@@ -149,7 +145,7 @@ func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) 
 		return g, nil
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := upstream.ReadBody(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -215,7 +211,7 @@ func (a *Adapter) do(ctx context.Context, url string, body []byte, stream bool) 
 	resp, err := a.client.Do(httpReq)
 	if err != nil {
 		cancel()
-		return nil, transportError(ctx, a.cfg.Name, err)
+		return nil, upstream.TransportError(ctx, a.cfg.Name, err)
 	}
 	if resp.StatusCode >= 300 {
 		defer cancel()
@@ -223,23 +219,8 @@ func (a *Adapter) do(ctx context.Context, url string, body []byte, stream bool) 
 		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		return nil, a.upstreamError(resp, raw)
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &upstream.CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
 	return resp, nil
-}
-
-// transportError classifies a failure to get a response at all.
-func transportError(ctx context.Context, name string, err error) *llm.Error {
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
-	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
 }
 
 // apiError is Google's error body: {"error":{code,message,status,details}}.
@@ -312,60 +293,10 @@ func classify(name string, status int, ae *apiError) *llm.Error {
 	} else {
 		e.Message = fmt.Sprintf("provider %q answered HTTP %d", name, status)
 	}
-	switch s := status; {
-	case s == 400 && e.Code == "API_KEY_INVALID", s == 401:
-		// The gateway's own credentials for the vendor were refused (Gemini
-		// says so with a 400): that is the operator's problem, not the
-		// client's key.
-		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
-		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", name, e.Message)
-	case s == 400 || s == 409 || s == 413 || s == 422:
-		e.Kind = llm.KindInvalidRequest
-	case s == 403:
-		e.Kind = llm.KindPermission
-	case s == 404:
-		e.Kind = llm.KindNotFound
-	case s == 429:
-		e.Kind = llm.KindRateLimit
-	case s == 503:
-		e.Kind = llm.KindOverloaded
-	case s == 504:
-		e.Kind = llm.KindTimeout
-	case s >= 500:
-		e.Kind = llm.KindUpstream
-	default:
-		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
+	if status == 400 && e.Code == "API_KEY_INVALID" {
+		// Gemini says its key was refused with a 400.
+		status = http.StatusUnauthorized
 	}
-	if status >= 500 {
-		e.Class = "upstream_5xx"
-	} else {
-		e.Class = "upstream_4xx"
-	}
+	upstream.Classify(e, name, status)
 	return e
-}
-
-func readBody(r io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: "the upstream connection failed while reading the response"}
-	}
-	if len(raw) > maxBody {
-		return nil, badUpstream("the upstream response exceeds the gateway's size limit")
-	}
-	return raw, nil
-}
-
-func badUpstream(msg string) *llm.Error {
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_malformed", Message: msg}
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
 }

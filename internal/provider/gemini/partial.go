@@ -5,6 +5,8 @@ import (
 	"encoding/json"
 	"strconv"
 	"strings"
+
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 // pendingCall is a function call whose arguments Vertex is still
@@ -27,7 +29,7 @@ func (pc *pendingCall) apply(frags []partialArg) error {
 			pc.size += len(*f.StringValue)
 		}
 		if pc.size > maxPartialArgs {
-			return badUpstream("the upstream streamed tool call arguments larger than the gateway accepts")
+			return upstream.Malformed("the upstream streamed tool call arguments larger than the gateway accepts")
 		}
 		path, ok := parseJSONPath(f.JSONPath)
 		if !ok {

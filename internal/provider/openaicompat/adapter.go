@@ -13,10 +13,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"strings"
 
@@ -27,10 +25,8 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
-
-// maxBody bounds a non-streamed upstream body.
-const maxBody = 64 << 20
 
 // Quirks describe how one vendor departs from OpenAI's own API.
 type Quirks struct {
@@ -207,7 +203,7 @@ func (a *Adapter) Chat(ctx context.Context, req *openaiwire.ChatRequest, model s
 		return reply, nil
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := upstream.ReadBody(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -230,7 +226,7 @@ func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model str
 		return nil, err
 	}
 	defer resp.Body.Close()
-	raw, err := readBody(resp.Body)
+	raw, err := upstream.ReadBody(resp.Body)
 	if err != nil {
 		return nil, err
 	}
@@ -238,7 +234,7 @@ func (a *Adapter) Embeddings(ctx context.Context, body jsonobj.Object, model str
 		Usage *openaiwire.Usage `json:"usage"`
 	}
 	if err := json.Unmarshal(raw, &out); err != nil {
-		return nil, badUpstream("the upstream returned an invalid JSON body")
+		return nil, upstream.Malformed("the upstream returned an invalid JSON body")
 	}
 	reply := &provider.Reply{Header: passHeaders(resp.Header), Body: raw}
 	if out.Usage != nil {
@@ -269,7 +265,7 @@ func (a *Adapter) do(ctx context.Context, op, model string, body []byte, stream 
 		cancel()
 		return nil, err
 	}
-	resp.Body = &cancelOnClose{ReadCloser: resp.Body, cancel: cancel}
+	resp.Body = &upstream.CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
 	return resp, nil
 }
 
@@ -306,7 +302,7 @@ var traceContext = propagation.TraceContext{}
 func (a *Adapter) send(httpReq *http.Request) (*http.Response, error) {
 	resp, err := a.client.Do(httpReq)
 	if err != nil {
-		return nil, transportError(httpReq.Context(), a.cfg.Name, err)
+		return nil, upstream.TransportError(httpReq.Context(), a.cfg.Name, err)
 	}
 	if resp.StatusCode >= 300 {
 		defer resp.Body.Close()
@@ -316,25 +312,10 @@ func (a *Adapter) send(httpReq *http.Request) (*http.Response, error) {
 	return resp, nil
 }
 
-// transportError classifies a failure to get a response at all.
-func transportError(ctx context.Context, name string, err error) *llm.Error {
-	switch {
-	case errors.Is(ctx.Err(), context.Canceled):
-		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
-	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
-	}
-	var ne net.Error
-	if errors.As(err, &ne) && ne.Timeout() {
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
-	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
-}
-
 // upstreamError translates a vendor's error answer, keeping its status,
 // message and retry-after.
 func (a *Adapter) upstreamError(resp *http.Response, raw []byte) *llm.Error {
-	e := &llm.Error{Status: resp.StatusCode, RetryAfter: retryAfter(resp.Header)}
+	e := &llm.Error{RetryAfter: upstream.RetryAfter(resp.Header)}
 	var oe struct {
 		Error *struct {
 			Message string          `json:"message"`
@@ -361,53 +342,9 @@ func (a *Adapter) upstreamError(resp *http.Response, raw []byte) *llm.Error {
 	}
 	if parsed != nil {
 		e.Message, e.Type, e.Param, e.Code = parsed.Message, parsed.Type, parsed.Param, parsed.Code
-	} else {
-		e.Message = fmt.Sprintf("provider %q answered HTTP %d", a.cfg.Name, resp.StatusCode)
 	}
-	switch s := resp.StatusCode; {
-	case s == 400 || s == 422 || s == 409 || s == 413:
-		e.Kind = llm.KindInvalidRequest
-	case s == 401:
-		// The gateway's own credentials for the vendor were refused: that is
-		// the operator's problem, not the client's key.
-		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
-		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", a.cfg.Name, e.Message)
-	case s == 402 || s == 403:
-		e.Kind = llm.KindPermission
-	case s == 404:
-		e.Kind = llm.KindNotFound
-	case s == 429:
-		e.Kind = llm.KindRateLimit
-	case s == 503 || s == 529:
-		e.Kind = llm.KindOverloaded
-	case s == 504:
-		e.Kind = llm.KindTimeout
-	case s >= 500:
-		e.Kind = llm.KindUpstream
-	default:
-		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
-	}
-	if resp.StatusCode >= 500 {
-		e.Class = "upstream_5xx"
-	} else {
-		e.Class = "upstream_4xx"
-	}
+	upstream.Classify(e, a.cfg.Name, resp.StatusCode)
 	return e
-}
-
-// retryAfter returns the retry-after to pass on, from retry-after or
-// retry-after-ms.
-func retryAfter(h http.Header) string {
-	if v := h.Get("Retry-After"); v != "" {
-		return v
-	}
-	if ms := h.Get("Retry-After-Ms"); ms != "" {
-		var n float64
-		if _, err := fmt.Sscanf(ms, "%g", &n); err == nil && n >= 0 {
-			return fmt.Sprint(int64(n+999) / 1000)
-		}
-	}
-	return ""
 }
 
 // passHeaders picks the upstream response headers worth showing the client.
@@ -430,35 +367,9 @@ func (n Notes) set(h http.Header) {
 	}
 }
 
-func readBody(r io.Reader) ([]byte, error) {
-	raw, err := io.ReadAll(io.LimitReader(r, maxBody+1))
-	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: "the upstream connection failed while reading the response"}
-	}
-	if len(raw) > maxBody {
-		return nil, badUpstream("the upstream response exceeds the gateway's size limit")
-	}
-	return raw, nil
-}
-
-func badUpstream(msg string) *llm.Error {
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_malformed", Message: msg}
-}
-
 func (a *Adapter) usage(u *openaiwire.Usage) llm.Usage {
 	if a.q.Usage != nil {
 		return a.q.Usage(u)
 	}
 	return u.Canonical()
-}
-
-type cancelOnClose struct {
-	io.ReadCloser
-	cancel context.CancelFunc
-}
-
-func (c *cancelOnClose) Close() error {
-	err := c.ReadCloser.Close()
-	c.cancel()
-	return err
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
@@ -112,7 +113,7 @@ func (s *stream) chunk(data, raw []byte) ([]byte, error) {
 			Usage   *openaiwire.Usage `json:"usage"`
 		}
 		if err := json.Unmarshal(data, &c); err != nil {
-			return nil, badUpstream("the upstream sent a malformed stream chunk")
+			return nil, upstream.Malformed("the upstream sent a malformed stream chunk")
 		}
 		if c.Usage != nil {
 			s.usage = s.a.usage(c.Usage)
@@ -128,7 +129,7 @@ func (s *stream) chunk(data, raw []byte) ([]byte, error) {
 		// Forwarding unparsed bytes is the point of the fast path, but a
 		// client must never receive a chunk its SDK cannot decode.
 		if !hasUsage && !json.Valid(data) {
-			return nil, badUpstream("the upstream sent a malformed stream chunk")
+			return nil, upstream.Malformed("the upstream sent a malformed stream chunk")
 		}
 		if bytes.Contains(data, reasoningCKey) {
 			s.captureReasoning(data)
@@ -139,7 +140,7 @@ func (s *stream) chunk(data, raw []byte) ([]byte, error) {
 	dec := json.NewDecoder(bytes.NewReader(data))
 	dec.UseNumber()
 	if err := dec.Decode(&c); err != nil {
-		return nil, badUpstream("the upstream sent a malformed stream chunk")
+		return nil, upstream.Malformed("the upstream sent a malformed stream chunk")
 	}
 	if s.vendor != nil && !s.vendor(c) {
 		return nil, nil
@@ -181,7 +182,7 @@ func (s *stream) cut(err error) error {
 	case errors.Is(err, context.DeadlineExceeded):
 		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: "the upstream stream timed out"}
 	case errors.Is(err, sse.ErrEventTooLarge):
-		return badUpstream("the upstream sent a stream event larger than the gateway accepts")
+		return upstream.Malformed("the upstream sent a stream event larger than the gateway accepts")
 	}
 	return &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before it was complete"}
 }
@@ -314,7 +315,7 @@ func (a *Adapter) normaliseMessage(raw []byte) ([]byte, llm.Usage, string, error
 	// the gateway's CPU in the load benchmark.
 	obj, err := jsonobj.Parse(raw)
 	if err != nil {
-		return nil, llm.Usage{}, "", badUpstream("the upstream returned an invalid JSON body")
+		return nil, llm.Usage{}, "", upstream.Malformed("the upstream returned an invalid JSON body")
 	}
 	var u llm.Usage
 	if ru := obj.Get("usage"); len(ru) > 0 && ru[0] == '{' {
@@ -345,7 +346,7 @@ func (a *Adapter) normaliseMessage(raw []byte) ([]byte, llm.Usage, string, error
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	if err := dec.Decode(&c); err != nil {
-		return nil, u, "", badUpstream("the upstream returned an invalid JSON body")
+		return nil, u, "", upstream.Malformed("the upstream returned an invalid JSON body")
 	}
 	if a.q.Chunk != nil && a.q.Chunk.Message != nil {
 		a.q.Chunk.Message(c)

@@ -1,0 +1,126 @@
+// Package upstream holds what every provider adapter needs to talk HTTP to
+// its vendor: classifying transport failures and error statuses into
+// *llm.Error, reading retry-after, bounded reads of whole bodies, and tying
+// a request's cancellation to its response body. Each vendor's own error
+// body and quirks stay in its adapter.
+package upstream
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
+)
+
+// MaxBody bounds a non-streamed upstream body.
+const MaxBody = 64 << 20
+
+// TransportError classifies a failure to get a response at all from the
+// provider called name.
+func TransportError(ctx context.Context, name string, err error) *llm.Error {
+	switch {
+	case errors.Is(ctx.Err(), context.Canceled):
+		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
+	case errors.Is(err, context.DeadlineExceeded) || errors.Is(ctx.Err(), context.DeadlineExceeded):
+		return timeout(name)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		return timeout(name)
+	}
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
+}
+
+func timeout(name string) *llm.Error {
+	return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
+}
+
+// Classify sets e's Kind and Class from the HTTP status with which the
+// provider called name refused a request, keeping e.Status (the vendor's)
+// where the client should see it. e.Message should already hold the
+// vendor's message, or be empty.
+func Classify(e *llm.Error, name string, status int) {
+	if e.Message == "" {
+		e.Message = fmt.Sprintf("provider %q answered HTTP %d", name, status)
+	}
+	e.Status = status
+	switch s := status; {
+	case s == 401:
+		// The gateway's own credentials for the vendor were refused: that
+		// is the operator's problem, not the client's key.
+		e.Kind, e.Status, e.Type = llm.KindUpstream, http.StatusBadGateway, ""
+		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", name, e.Message)
+	case s == 400 || s == 409 || s == 422:
+		e.Kind = llm.KindInvalidRequest
+	case s == 413:
+		e.Kind = llm.KindRequestTooLarge
+	case s == 402 || s == 403:
+		e.Kind = llm.KindPermission
+	case s == 404:
+		e.Kind = llm.KindNotFound
+	case s == 429:
+		e.Kind = llm.KindRateLimit
+	case s == 503 || s == 529:
+		e.Kind = llm.KindOverloaded
+	case s == 504:
+		e.Kind = llm.KindTimeout
+	case s >= 500:
+		e.Kind = llm.KindUpstream
+	default:
+		e.Kind, e.Status = llm.KindUpstream, http.StatusBadGateway
+	}
+	if status >= 500 {
+		e.Class = "upstream_5xx"
+	} else {
+		e.Class = "upstream_4xx"
+	}
+}
+
+// RetryAfter returns the retry-after to pass on, in whole seconds, from
+// retry-after or retry-after-ms (PROTOCOLS.md pitfall 9).
+func RetryAfter(h http.Header) string {
+	if v := h.Get("Retry-After"); v != "" {
+		return v
+	}
+	if ms := h.Get("Retry-After-Ms"); ms != "" {
+		var n float64
+		if _, err := fmt.Sscanf(ms, "%g", &n); err == nil && n >= 0 {
+			return fmt.Sprint(int64(n+999) / 1000)
+		}
+	}
+	return ""
+}
+
+// ReadBody reads a whole response body of at most MaxBody bytes.
+func ReadBody(r io.Reader) ([]byte, error) {
+	raw, err := io.ReadAll(io.LimitReader(r, MaxBody+1))
+	if err != nil {
+		return nil, &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: "the upstream connection failed while reading the response"}
+	}
+	if len(raw) > MaxBody {
+		return nil, Malformed("the upstream response exceeds the gateway's size limit")
+	}
+	return raw, nil
+}
+
+// Malformed is the error for an answer that cannot be understood.
+func Malformed(msg string) *llm.Error {
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_malformed", Message: msg}
+}
+
+// CancelOnClose is a response body that cancels its request's context when
+// closed, so that a stream's timer and connection go with it.
+type CancelOnClose struct {
+	io.ReadCloser
+	Cancel context.CancelFunc
+}
+
+func (c *CancelOnClose) Close() error {
+	err := c.ReadCloser.Close()
+	c.Cancel()
+	return err
+}

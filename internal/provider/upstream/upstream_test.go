@@ -1,0 +1,93 @@
+package upstream
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"strings"
+	"testing"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
+)
+
+func TestClassify(t *testing.T) {
+	for _, tt := range []struct {
+		status     int
+		kind       llm.ErrorKind
+		wantStatus int
+		class      string
+	}{
+		{400, llm.KindInvalidRequest, 400, "upstream_4xx"},
+		{401, llm.KindUpstream, 502, "upstream_4xx"},
+		{402, llm.KindPermission, 402, "upstream_4xx"},
+		{403, llm.KindPermission, 403, "upstream_4xx"},
+		{404, llm.KindNotFound, 404, "upstream_4xx"},
+		{413, llm.KindRequestTooLarge, 413, "upstream_4xx"},
+		{422, llm.KindInvalidRequest, 422, "upstream_4xx"},
+		{429, llm.KindRateLimit, 429, "upstream_4xx"},
+		{500, llm.KindUpstream, 500, "upstream_5xx"},
+		{503, llm.KindOverloaded, 503, "upstream_5xx"},
+		{529, llm.KindOverloaded, 529, "upstream_5xx"},
+		{504, llm.KindTimeout, 504, "upstream_5xx"},
+		{302, llm.KindUpstream, 502, "upstream_4xx"},
+	} {
+		e := &llm.Error{Message: "vendor says no", Type: "t"}
+		Classify(e, "acme", tt.status)
+		if e.Kind != tt.kind || e.HTTPStatus() != tt.wantStatus || e.Class != tt.class {
+			t.Errorf("%d: kind %s status %d class %s", tt.status, e.Kind, e.HTTPStatus(), e.Class)
+		}
+	}
+	// The gateway's refused credentials are the operator's problem, said so.
+	e := &llm.Error{Message: "invalid x-api-key", Type: "authentication_error"}
+	Classify(e, "acme", 401)
+	if !strings.Contains(e.Message, `provider "acme" rejected the gateway's credentials`) || e.Type != "" {
+		t.Errorf("401: %+v", e)
+	}
+	e = &llm.Error{}
+	Classify(e, "acme", 500)
+	if e.Message != `provider "acme" answered HTTP 500` {
+		t.Errorf("no message: %q", e.Message)
+	}
+}
+
+func TestRetryAfter(t *testing.T) {
+	for _, tt := range []struct {
+		h    http.Header
+		want string
+	}{
+		{http.Header{"Retry-After": {"7"}}, "7"},
+		{http.Header{"Retry-After-Ms": {"1500"}}, "2"},
+		{http.Header{"Retry-After": {"3"}, "Retry-After-Ms": {"100"}}, "3"},
+		{http.Header{"Retry-After-Ms": {"soon"}}, ""},
+		{http.Header{}, ""},
+	} {
+		if got := RetryAfter(tt.h); got != tt.want {
+			t.Errorf("%v: %q, want %q", tt.h, got, tt.want)
+		}
+	}
+}
+
+func TestTransportError(t *testing.T) {
+	gone, cancel := context.WithCancel(context.Background())
+	cancel()
+	if e := TransportError(gone, "acme", context.Canceled); e.Class != "client_gone" {
+		t.Errorf("cancelled: %+v", e)
+	}
+	if e := TransportError(context.Background(), "acme", context.DeadlineExceeded); e.Kind != llm.KindTimeout {
+		t.Errorf("deadline: %+v", e)
+	}
+	if e := TransportError(context.Background(), "acme", errors.New("connection refused")); e.Class != "upstream_connection" || !strings.Contains(e.Message, "acme") {
+		t.Errorf("refused: %+v", e)
+	}
+}
+
+func TestReadBody(t *testing.T) {
+	if b, err := ReadBody(strings.NewReader("ok")); err != nil || string(b) != "ok" {
+		t.Fatalf("%q %v", b, err)
+	}
+	_, err := ReadBody(strings.NewReader(strings.Repeat("x", MaxBody+1)))
+	var e *llm.Error
+	if !errors.As(err, &e) || e.Class != "upstream_malformed" {
+		t.Fatalf("oversized: %v", err)
+	}
+}
