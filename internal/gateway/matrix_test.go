@@ -93,9 +93,7 @@ const pngBase64 = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+
 
 const hello = "Hello from the matrix"
 
-func isOpenAIWire(v vendor) bool { return v.typ != "anthropic" && v.typ != "gemini" }
-
-// text returns a synthesized whole text answer in v's wire format.
+// textAnswer returns a synthesized whole text answer in v's wire format.
 func textAnswer(v vendor) fixture {
 	switch v.typ {
 	case "anthropic":
