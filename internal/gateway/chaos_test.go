@@ -45,7 +45,7 @@ func TestChaos(t *testing.T) {
 
 	limited := fakeupstream.New()
 	defer limited.Close()
-	limited.Handle("/chat/completions", fakeupstream.RateLimited("1"))
+	limited.Handle("/chat/completions", fakeupstream.RateLimited("30"))
 
 	slowStream := fakeupstream.TextStream(5, "w ", true)
 	slowStream.FirstByteDelay = 400 * time.Millisecond
@@ -84,8 +84,11 @@ func TestChaos(t *testing.T) {
 			Hedge:     &config.Hedge{Delay: 50 * time.Millisecond},
 		}},
 		// A retry-after beyond the deadline is not waited for: the
-		// rate-limited target hands over to the fallback at once.
-		Router: config.Router{Deadline: 500 * time.Millisecond, Breaker: config.Breaker{Window: 10 * time.Second, MinRequests: 20, FailureRate: 0.5, OpenFor: time.Minute}},
+		// rate-limited target hands over to the fallback at once. The
+		// deadline is generous because the suite runs packages side by
+		// side on two cores, under the race detector: a request that
+		// waits for the CPU must not run out of time for its fallback.
+		Router: config.Router{Deadline: 10 * time.Second, Breaker: config.Breaker{Window: 10 * time.Second, MinRequests: 20, FailureRate: 0.5, OpenFor: time.Minute}},
 	}
 	cfg.SetDefaults()
 	cfg.RequestLog.FlushInterval = 50 * time.Millisecond
