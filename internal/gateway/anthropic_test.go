@@ -8,6 +8,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	aoption "github.com/anthropics/anthropic-sdk-go/v2/option"
@@ -16,6 +17,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
+	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
 // The Anthropic Messages ingress: what an Anthropic client (the official
@@ -454,5 +456,43 @@ func TestParallelToolCallStreams(t *testing.T) {
 				t.Errorf("Anthropic client: %+v stop %q", msg.Content, msg.StopReason)
 			}
 		})
+	}
+}
+
+// A shadow of an Anthropic-dialect request goes to another vendor through
+// the canonical path; both answers' texts are kept for comparison.
+func TestAnthropicShadow(t *testing.T) {
+	e := newEnv(t, func(c *config.Config) {
+		u := strings.TrimSuffix(c.Providers[0].BaseURL, "/v1")
+		c.Providers = append(c.Providers,
+			config.Provider{Name: "claude", Type: "anthropic", APIKey: "k", BaseURL: u},
+			config.Provider{Name: "gemini", Type: "gemini", APIKey: "k", BaseURL: u})
+		c.Models = append(c.Models, config.Model{Name: "shadowed", Target: "claude/claude-sonnet-4-5",
+			Shadows: []config.Shadow{{Model: "gemini/gemini-2.5-pro", Sample: 1}}})
+	})
+	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-messages-stream-thinking.sse"))
+	e.fake.Handle(":streamGenerateContent", fakeupstream.MustTranscript("gemini-stream-text.sse"))
+	s := anthropicClient(e).Messages.NewStreaming(context.Background(), hiParams("shadowed"))
+	for s.Next() {
+	}
+	if err := s.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var logs []store.RequestLog
+	for i := 0; i < 200 && len(logs) < 2; i++ {
+		logs = e.logs()
+		time.Sleep(10 * time.Millisecond)
+	}
+	if len(logs) != 2 {
+		t.Fatalf("%d request logs, want the primary and its shadow", len(logs))
+	}
+	byProvider := map[string]store.RequestLog{}
+	for _, l := range logs {
+		byProvider[l.Provider] = l
+	}
+	primary, shadow := byProvider["claude"], byProvider["gemini"]
+	if shadow.ParentID != primary.ID || shadow.Response != "The capital of France is Paris.\n" ||
+		!strings.HasPrefix(primary.Response, "Here are the basic steps") || primary.Reasoning == "" || shadow.Endpoint != "messages" {
+		t.Errorf("primary %+v\nshadow %+v", primary, shadow)
 	}
 }

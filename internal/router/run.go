@@ -333,6 +333,10 @@ func (g *guarded) Next() ([]byte, error) {
 	return b, err
 }
 
+// Unwrap returns the stream beneath, for callers that look for their own
+// wrapper's extra methods.
+func (g *guarded) Unwrap() provider.Stream { return g.Stream }
+
 func (g *guarded) Close() error {
 	err := g.Stream.Close()
 	if g.timer != nil {
@@ -411,6 +415,9 @@ type peeked struct {
 	provider.Stream
 	first []byte
 }
+
+// Unwrap returns the stream beneath.
+func (p *peeked) Unwrap() provider.Stream { return p.Stream }
 
 func (p *peeked) Next() ([]byte, error) {
 	if p.first != nil {

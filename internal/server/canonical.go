@@ -122,16 +122,30 @@ type textRecorder struct {
 }
 
 func (t *textRecorder) add(chunk []byte) {
-	if _, ok := t.st.(*tapped); !ok {
+	if tapOf(t.st) == nil {
 		t.b.WriteString(openaiwire.StreamText(chunk))
 	}
 }
 
 func (t *textRecorder) String() string {
-	if tp, ok := t.st.(*tapped); ok {
+	if tp := tapOf(t.st); tp != nil {
 		return tp.Text()
 	}
 	return t.b.String()
+}
+
+// tapOf finds the tapped stream beneath the router's wrappers, if any.
+func tapOf(st provider.Stream) *tapped {
+	for {
+		switch s := st.(type) {
+		case *tapped:
+			return s
+		case interface{ Unwrap() provider.Stream }:
+			st = s.Unwrap()
+		default:
+			return nil
+		}
+	}
 }
 
 // openAI encodes canonical answers as OpenAI chat completions.
