@@ -56,7 +56,7 @@ func spendTTL(end, now time.Time) int64 {
 	if end.IsZero() {
 		return 0
 	}
-	return end.Add(24*time.Hour).Sub(now).Milliseconds()
+	return end.Add(24 * time.Hour).Sub(now).Milliseconds()
 }
 
 // Admit implements Counter.
