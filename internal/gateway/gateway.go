@@ -10,14 +10,20 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/keys"
+	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 	_ "github.com/switchyard-ai/switchyard/internal/provider/all" // register every adapter
 	"github.com/switchyard-ai/switchyard/internal/reqlog"
@@ -44,6 +50,13 @@ type Gateway struct {
 	// tracer makes the request and attempt spans; stopTracing flushes it.
 	tracer      trace.TracerProvider
 	stopTracing func(context.Context) error
+	// Limits counts rate limits and budgets: in process, or in Redis with
+	// a per-replica fallback (then failover is set).
+	Limits   limits.Counter
+	failover *limits.Failover
+	redis    *redis.Client
+	// stopBroadcast ends the subscription to other replicas' key changes.
+	stopBroadcast func()
 }
 
 // New opens the store and builds every part of the gateway from cfg, which
@@ -64,15 +77,24 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		return nil, err
 	}
 	g.Providers = rt.ProviderSet()
+	prices, err := pricing.Default(cfg.Pricing)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	g.Log = reqlog.New(st, reqlog.Options{
 		QueueSize:     cfg.RequestLog.QueueSize,
 		BatchSize:     cfg.RequestLog.BatchSize,
 		FlushInterval: cfg.RequestLog.FlushInterval,
 		Logger:        logger,
 	})
+	auth := keys.NewAuthenticator(st, keys.AuthenticatorOptions{TTL: KeyCacheTTL})
+	teams := keys.NewTeams(st, KeyCacheTTL)
 	g.server = &server.Server{
 		Router:       rt,
-		Keys:         keys.NewAuthenticator(st, keys.AuthenticatorOptions{}),
+		Keys:         auth,
+		Teams:        teams,
+		Pricing:      prices,
 		Store:        st,
 		RequestLog:   g.Log,
 		AdminKey:     cfg.AdminKey,
@@ -81,10 +103,71 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Allowed:      keys.Allowed,
 	}
 	g.server.TracerProvider = g.tracer
-	g.Metrics = metrics.New(metrics.Sources{Router: g.server.CurrentRouter, Log: g.Log, Store: st})
+	if err := g.setupLimits(cfg, st, func() { auth.Purge(); teams.Purge() }); err != nil {
+		g.Log.Close(ctx)
+		st.Close()
+		return nil, err
+	}
+	src := metrics.Sources{Router: g.server.CurrentRouter, Log: g.Log, Store: st}
+	if g.failover != nil {
+		src.RedisUp = g.failover.Up
+	}
+	g.Metrics = metrics.New(src)
 	g.server.Metrics = g.Metrics
 	g.Handler = g.server.Handler()
 	return g, nil
+}
+
+// KeyCacheTTL is how long a replica reuses a key or team it looked up. With
+// Redis, changes reach every replica at once through pub/sub and this is
+// the backstop for a lost message; without Redis (one node, or replicas
+// sharing only PostgreSQL) it bounds how long a revoked key keeps working
+// on another process.
+const KeyCacheTTL = time.Second
+
+// setupLimits builds the rate-limit and budget counters: in process
+// without Redis; in Redis, falling back to in process, with it. purge
+// empties the key and team caches when another replica announces a
+// change.
+func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, purge func()) error {
+	spend := func(ctx context.Context, subject string, since time.Time) (int64, error) {
+		kind, id, _ := strings.Cut(subject, ":")
+		return st.Spend(ctx, id, kind == "team", since)
+	}
+	local := limits.NewLocal(spend)
+	g.Limits = local
+	g.server.Limits = local
+	if cfg.Redis == "" {
+		return nil
+	}
+	opt, err := redis.ParseURL(cfg.Redis)
+	if err != nil {
+		// The URL may hold a password: do not show it.
+		return errors.New("redis: the URL is not valid (want redis://[:password@]host:port[/db])")
+	}
+	// Fail fast: a request must not wait long on a Redis that is gone;
+	// the failover then counts in process.
+	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
+	opt.MaxRetries = 1
+	g.redis = redis.NewClient(opt)
+	g.failover = limits.NewFailover(g.redis, limits.NewRedis(g.redis, cfg.RedisPrefix, spend), local, time.Second, g.logger)
+	g.Limits = g.failover
+	g.server.Limits = g.failover
+	g.server.RedisUp = g.failover.Up
+	b := keys.NewBroadcast(g.redis, cfg.RedisPrefix, g.logger)
+	g.server.Changed = func(ctx context.Context, what string) {
+		if err := b.Publish(ctx, what); err != nil {
+			g.logger.Warn("could not announce a key change to the other replicas; they see it within the key cache TTL", "change", what, "err", err)
+		}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Run(ctx, purge)
+	}()
+	g.stopBroadcast = func() { cancel(); <-done }
+	return nil
 }
 
 // newRouter builds the providers and the router of cfg.
@@ -145,6 +228,8 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
 		"log":              cfg.Log != old.Log,
 		"tracing":          cfg.Tracing != old.Tracing,
+		"redis":            cfg.Redis != old.Redis || cfg.RedisPrefix != old.RedisPrefix,
+		"pricing":          !slices.Equal(cfg.Pricing, old.Pricing),
 	} {
 		if changed {
 			g.logger.Warn("config reload: "+name+" cannot change while running; restart to apply it", "field", name)
@@ -186,6 +271,15 @@ func (g *Gateway) Close(ctx context.Context) error {
 	}
 	g.mu.Unlock()
 	err := g.Log.Close(ctx)
+	if g.stopBroadcast != nil {
+		g.stopBroadcast()
+	}
+	if g.failover != nil {
+		g.failover.Close()
+	}
+	if g.redis != nil {
+		g.redis.Close()
+	}
 	return errors.Join(err, g.Store.Close(), g.stopTracing(ctx))
 }
 

@@ -264,6 +264,7 @@ func (s *Server) fail(w http.ResponseWriter, rec *store.RequestLog, e *llm.Error
 // finish records the request. It runs after the last byte was written.
 func (s *Server) finish(rec *store.RequestLog, c *call) {
 	rec.Latency = time.Since(c.start)
+	s.settle(rec, c)
 	if n := len(c.attempts); n > 0 {
 		if last := &c.attempts[n-1]; last.Outcome == "ok" {
 			last.InputTokens, last.OutputTokens = rec.Usage.InputTokens, rec.Usage.OutputTokens

@@ -20,9 +20,11 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-ai/switchyard/internal/keys"
+	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
@@ -67,6 +69,18 @@ type Server struct {
 	// TracerProvider makes a server span per chat and embeddings request;
 	// nil means no tracing.
 	TracerProvider trace.TracerProvider
+	// Limits counts rate limits and budgets; nil disables them (key
+	// expiry is still checked).
+	Limits limits.Counter
+	// Teams looks up a key's team for its limits; nil ignores teams.
+	Teams TeamLookup
+	// Pricing prices each request from its usage; nil records no cost.
+	Pricing *pricing.Table
+	// Changed, when set, is called after an admin change to keys or
+	// teams, to tell the other replicas (their caches must forget).
+	Changed func(ctx context.Context, what string)
+	// RedisUp, when set, is reported by /readyz (without failing it).
+	RedisUp func() bool
 
 	mux    *http.ServeMux
 	router atomic.Pointer[router.Router]
@@ -121,6 +135,7 @@ type call struct {
 	attempts []router.Attempt
 	router   *router.Router // the router this request runs on
 	route    string         // the route the model resolved to, for metrics
+	ticket   *ticket        // what admission counted, to settle; nil if nothing
 }
 
 // readyz reports readiness: the store answers a ping within 2 s.
@@ -139,6 +154,11 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
+	if s.RedisUp != nil && !s.RedisUp() {
+		// Degraded, not unready: limits fall back to per-replica counts.
+		io.WriteString(w, "ready (degraded: redis is unreachable; rate limits and budgets are per replica)\n")
+		return
+	}
 	io.WriteString(w, "ready\n")
 }
 
@@ -153,7 +173,11 @@ func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 		if r.Method != method {
 			w.Header().Set("Allow", method)
 		}
-		if e := s.authenticate(r, c, method); e != nil {
+		e := s.authenticate(r, c, method)
+		if e == nil && method == http.MethodPost {
+			e = s.admit(w, r, c)
+		}
+		if e != nil {
 			rec := s.newRecord(c, endpoint)
 			s.fail(w, &rec, e)
 			s.finish(&rec, c)
@@ -215,6 +239,9 @@ func redact(secret string) string {
 
 // readBody reads a bounded request body.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *llm.Error) {
+	if body, ok := drainBody(r); ok {
+		return body, nil
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError
