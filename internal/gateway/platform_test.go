@@ -250,7 +250,7 @@ func TestUsageReport(t *testing.T) {
 	type row struct {
 		Key, Team, Day string
 		Requests       int64
-		InputTokens    int64 `json:"input_tokens"`
+		InputTokens    int64  `json:"input_tokens"`
 		CostUSD        string `json:"cost_usd"`
 	}
 	var rep struct {

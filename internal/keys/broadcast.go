@@ -33,43 +33,26 @@ func (b *Broadcast) Publish(ctx context.Context, what string) error {
 }
 
 // Run calls purge for every announcement, and whenever the subscription
-// is (re)established, until ctx is done.
+// is (re)established, until ctx is done. go-redis reconnects and
+// resubscribes by itself after a connection loss; the resubscription is
+// delivered as a *redis.Subscription, and purging then covers the changes
+// that may have been missed in between.
 func (b *Broadcast) Run(ctx context.Context, purge func()) {
-	for ctx.Err() == nil {
-		ps := b.rdb.Subscribe(ctx, b.channel)
-		// Receive the confirmation before purging, so that a change
-		// published after the purge is delivered.
-		if _, err := ps.Receive(ctx); err != nil {
-			ps.Close()
-			select {
-			case <-ctx.Done():
-			case <-time.After(time.Second):
-			}
-			continue
-		}
-		purge()
-		b.listen(ctx, ps, purge)
-		ps.Close()
-	}
-}
-
-// listen purges on every message until the subscription breaks.
-func (b *Broadcast) listen(ctx context.Context, ps *redis.PubSub, purge func()) {
+	ps := b.rdb.Subscribe(ctx, b.channel)
+	defer ps.Close()
+	ch := ps.ChannelWithSubscriptions()
 	for {
-		msg, err := ps.Receive(ctx)
-		if err != nil {
-			if ctx.Err() == nil {
-				b.log.Warn("redis invalidation channel lost; key changes from other replicas take up to the cache TTL until it returns", "err", err)
-			}
+		select {
+		case <-ctx.Done():
 			return
-		}
-		switch msg.(type) {
-		case *redis.Message:
-			purge()
-		case *redis.Subscription:
-			// go-redis resubscribed after a reconnection: messages may
-			// have been missed in between.
-			purge()
+		case msg, ok := <-ch:
+			if !ok {
+				return
+			}
+			switch msg.(type) {
+			case *redis.Message, *redis.Subscription:
+				purge()
+			}
 		}
 	}
 }
