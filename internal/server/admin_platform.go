@@ -73,7 +73,8 @@ func (u *usd) UnmarshalJSON(b []byte) error {
 	}
 	v, err := pricing.ParseUSD(s)
 	if err != nil {
-		return fmt.Errorf("budget_usd: %w", err)
+		// Not echoing the value: whatever was pasted here is not shown.
+		return errors.New(`budget_usd: want a decimal amount of dollars, such as "10.50", with at most 6 decimals`)
 	}
 	*u = usd(v)
 	return nil
