@@ -79,7 +79,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	do("POST", "/v1/chat/completions", secret, chatBody) // over RPM
 	do("POST", "/v1/chat/completions", badKey, chatBody)
 	do("POST", "/v1/chat/completions", "not-even-a-key", chatBody)
-	do("GET", "/admin/keys", secret, "")  // a virtual key is not the admin key
+	do("GET", "/admin/keys", secret, "") // a virtual key is not the admin key
 	do("GET", "/admin/keys", badKey, "") //
 	do("DELETE", "/admin/keys/"+created.ID, adminKey, "")
 	do("POST", "/v1/chat/completions", secret, chatBody) // revoked
