@@ -68,6 +68,14 @@ type AuditEntry struct {
 	Detail string    `json:"detail"` // JSON of the change; never a secret
 }
 
+// Secret is a provider secret as stored: sealed (internal/secrets), never
+// in clear.
+type Secret struct {
+	Name      string
+	Sealed    []byte
+	UpdatedAt time.Time
+}
+
 // UsageFilter selects and groups request logs for usage reports.
 type UsageFilter struct {
 	From, To time.Time // [From, To); zero means unbounded
@@ -191,6 +199,13 @@ type Store interface {
 	// Requests returns request logs matching f, newest first (records with
 	// the same Time in insertion order, last inserted first).
 	Requests(ctx context.Context, f RequestFilter) ([]RequestLog, error)
+
+	// PutSecret stores a sealed provider secret under name, replacing any.
+	PutSecret(ctx context.Context, name string, sealed []byte) error
+	// Secrets returns every stored secret, by name.
+	Secrets(ctx context.Context) ([]Secret, error)
+	// DeleteSecret removes a secret; ErrNotFound if there is none.
+	DeleteSecret(ctx context.Context, name string) error
 
 	Ping(ctx context.Context) error
 	Close() error

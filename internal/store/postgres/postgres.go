@@ -141,7 +141,8 @@ var migrations = []string{
 	`ALTER TABLE request_logs ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE request_logs ADD COLUMN response TEXT NOT NULL DEFAULT ''`,
 	// 4: the platform: key scopes, limits and budgets; teams; per-request
-	// cost (integer micro-dollars); the admin audit log.
+	// cost (integer micro-dollars); the admin audit log; sealed provider
+	// secrets.
 	`ALTER TABLE api_keys ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE api_keys ADD COLUMN rpm BIGINT NOT NULL DEFAULT 0;
 	ALTER TABLE api_keys ADD COLUMN tpm BIGINT NOT NULL DEFAULT 0;
@@ -171,5 +172,11 @@ var migrations = []string{
 		action TEXT NOT NULL,
 		target TEXT NOT NULL,
 		detail TEXT NOT NULL
+	);
+	-- Provider API keys sealed with the master key (internal/secrets).
+	CREATE TABLE provider_secrets (
+		name       TEXT PRIMARY KEY,
+		ciphertext BYTEA NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL
 	);`,
 }

@@ -477,6 +477,42 @@ func (s *DB) Spend(ctx context.Context, id string, team bool, since time.Time) (
 	return n, s.wrap("spend", err)
 }
 
+// PutSecret implements store.Store.
+func (s *DB) PutSecret(ctx context.Context, name string, sealed []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO provider_secrets (name, ciphertext, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
+		name, sealed, s.time(time.Now()))
+	return s.wrap("put secret", err)
+}
+
+// Secrets implements store.Store.
+func (s *DB) Secrets(ctx context.Context) ([]store.Secret, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, ciphertext, updated_at FROM provider_secrets ORDER BY name`)
+	if err != nil {
+		return nil, s.wrap("secrets", err)
+	}
+	defer rows.Close()
+	var out []store.Secret
+	for rows.Next() {
+		var (
+			sec store.Secret
+			t   timeCol
+		)
+		if err := rows.Scan(&sec.Name, &sec.Sealed, &t); err != nil {
+			return nil, s.wrap("secrets", err)
+		}
+		sec.UpdatedAt = t.t
+		out = append(out, sec)
+	}
+	return out, s.wrap("secrets", rows.Err())
+}
+
+// DeleteSecret implements store.Store.
+func (s *DB) DeleteSecret(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM provider_secrets WHERE name = $1`, name)
+	return s.affected("delete secret", res, err)
+}
+
 // AppendAudit implements store.Store.
 func (s *DB) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 	if e.Time.IsZero() {

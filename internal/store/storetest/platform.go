@@ -222,3 +222,30 @@ func testAudit(t *testing.T, s store.Store) {
 	}
 	assertUTC(t, "audit time", got[0].Time)
 }
+
+func testSecrets(t *testing.T, s store.Store) {
+	sealed := []byte{0, 1, 2, 0xff, 0, 'x'} // binary, with NULs
+	if err := s.PutSecret(ctx(t), "openai", sealed); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSecret(ctx(t), "deepseek", []byte("a")); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.PutSecret(ctx(t), "deepseek", []byte("b")); err != nil { // replaces
+		t.Fatal(err)
+	}
+	got, err := s.Secrets(ctx(t))
+	if err != nil || len(got) != 2 || got[0].Name != "deepseek" || string(got[0].Sealed) != "b" ||
+		got[1].Name != "openai" || !reflect.DeepEqual(got[1].Sealed, sealed) || got[1].UpdatedAt.IsZero() {
+		t.Fatalf("Secrets = %+v, %v", got, err)
+	}
+	if err := s.DeleteSecret(ctx(t), "openai"); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteSecret(ctx(t), "openai"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("second delete: %v", err)
+	}
+	if got, _ := s.Secrets(ctx(t)); len(got) != 1 {
+		t.Errorf("after delete: %+v", got)
+	}
+}
