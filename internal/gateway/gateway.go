@@ -10,9 +10,11 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/redis/go-redis/v9"
@@ -28,6 +30,7 @@ import (
 	_ "github.com/switchyard-ai/switchyard/internal/provider/all" // register every adapter
 	"github.com/switchyard-ai/switchyard/internal/reqlog"
 	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/secrets"
 	"github.com/switchyard-ai/switchyard/internal/server"
 	"github.com/switchyard-ai/switchyard/internal/store"
 	_ "github.com/switchyard-ai/switchyard/internal/store/postgres" // register "postgres"
@@ -57,6 +60,13 @@ type Gateway struct {
 	redis    *redis.Client
 	// stopBroadcast ends the subscription to other replicas' key changes.
 	stopBroadcast func()
+	// box opens stored provider secrets; nil without a master key.
+	box *secrets.Box
+	// applied is the configuration in use (the last reloaded), which a
+	// change of stored secrets rebuilds the router from.
+	applied atomic.Pointer[config.Config]
+	// reloadMu serialises router rebuilds (reloads, secret changes).
+	reloadMu sync.Mutex
 }
 
 // New opens the store and builds every part of the gateway from cfg, which
@@ -67,6 +77,14 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		return nil, err
 	}
 	g := &Gateway{Config: cfg, Store: st, logger: logger, transports: map[time.Duration]*http.Transport{}}
+	g.applied.Store(cfg)
+	switch g.box, err = secrets.FromEnv(os.Getenv); {
+	case errors.Is(err, secrets.ErrNoMasterKey):
+		g.box = nil
+	case err != nil:
+		st.Close()
+		return nil, err
+	}
 	if g.tracer, g.stopTracing, err = tracing.Setup(ctx, cfg.Tracing); err != nil {
 		st.Close()
 		return nil, fmt.Errorf("tracing: %w", err)
@@ -103,7 +121,16 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Allowed:      keys.Allowed,
 	}
 	g.server.TracerProvider = g.tracer
-	if err := g.setupLimits(cfg, st, func() { auth.Purge(); teams.Purge() }); err != nil {
+	g.server.Secrets = g.box
+	g.server.SecretsChanged = g.reloadSecrets
+	changed := func(what string) {
+		auth.Purge()
+		teams.Purge()
+		if what == "" || strings.HasPrefix(what, "secret ") {
+			g.reloadSecrets()
+		}
+	}
+	if err := g.setupLimits(cfg, st, changed); err != nil {
 		g.Log.Close(ctx)
 		st.Close()
 		return nil, err
@@ -126,10 +153,10 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 const KeyCacheTTL = time.Second
 
 // setupLimits builds the rate-limit and budget counters: in process
-// without Redis; in Redis, falling back to in process, with it. purge
-// empties the key and team caches when another replica announces a
-// change.
-func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, purge func()) error {
+// without Redis; in Redis, falling back to in process, with it. changed is
+// called when another replica announces a change (what), or with "" when
+// announcements may have been missed (a reconnection).
+func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, changed func(what string)) error {
 	spend := func(ctx context.Context, subject string, since time.Time) (int64, error) {
 		kind, id, _ := strings.Cut(subject, ":")
 		return st.Spend(ctx, id, kind == "team", since)
@@ -164,14 +191,68 @@ func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, purge func()) 
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		b.Run(ctx, purge)
+		b.Run(ctx, changed)
 	}()
 	g.stopBroadcast = func() { cancel(); <-done }
 	return nil
 }
 
+// withSecrets gives providers that have no api_key in the config the one
+// stored for them (PUT /admin/providers/{name}/secret), decrypted.
+func (g *Gateway) withSecrets(ps []config.Provider) []config.Provider {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	stored, err := g.Store.Secrets(ctx)
+	if err != nil {
+		g.logger.Error("could not read stored provider secrets", "err", err)
+		return ps
+	}
+	if len(stored) == 0 {
+		return ps
+	}
+	if g.box == nil {
+		g.logger.Warn("provider secrets are stored but " + secrets.MasterKeyEnv + " is not set: they are not used")
+		return ps
+	}
+	byName := map[string][]byte{}
+	for _, s := range stored {
+		byName[s.Name] = s.Sealed
+	}
+	out := slices.Clone(ps)
+	for i := range out {
+		sealed, ok := byName[out[i].Name]
+		if !ok || out[i].APIKey != "" {
+			continue // the config's own key wins
+		}
+		key, err := g.box.Open(out[i].Name, sealed)
+		if err != nil {
+			g.logger.Error("stored provider secret does not decrypt", "provider", out[i].Name, "err", err)
+			continue
+		}
+		out[i].APIKey = key
+	}
+	return out
+}
+
+// reloadSecrets rebuilds the router from the configuration in use with the
+// stored secrets as they are now.
+func (g *Gateway) reloadSecrets() {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
+	rt, err := g.newRouter(g.applied.Load())
+	if err != nil {
+		g.logger.Error("applying changed provider secrets failed", "err", err)
+		return
+	}
+	rt.InheritHealth(g.server.CurrentRouter())
+	g.server.SetRouter(rt)
+}
+
 // newRouter builds the providers and the router of cfg.
 func (g *Gateway) newRouter(cfg *config.Config) (*router.Router, error) {
+	c := *cfg
+	c.Providers = g.withSecrets(cfg.Providers)
+	cfg = &c
 	g.mu.Lock()
 	defer g.mu.Unlock()
 	// One transport per connect timeout: connection pools are per host
@@ -214,10 +295,13 @@ func (g *Gateway) SetTracerProvider(tp trace.TracerProvider) {
 // request log, body limit, shutdown timeout, logging) are kept, with a
 // warning when the new file changes them.
 func (g *Gateway) Reload(cfg *config.Config) error {
+	g.reloadMu.Lock()
+	defer g.reloadMu.Unlock()
 	rt, err := g.newRouter(cfg)
 	if err != nil {
 		return err
 	}
+	g.applied.Store(cfg)
 	old := g.Config
 	for name, changed := range map[string]bool{
 		"listen":           cfg.Listen != old.Listen,

@@ -29,7 +29,7 @@ type cluster struct {
 	redisURL string
 }
 
-func newCluster(t *testing.T, n int) *cluster {
+func newCluster(t *testing.T, n int, mutate ...func(*config.Config)) *cluster {
 	t.Helper()
 	dsn := testenv.PostgresSchema(t)
 	redisURL, prefix, _ := testenv.Redis(t)
@@ -48,6 +48,9 @@ func newCluster(t *testing.T, n int) *cluster {
 		}
 		cfg.SetDefaults()
 		cfg.RequestLog.FlushInterval = 20 * time.Millisecond
+		for _, m := range mutate {
+			m(cfg)
+		}
 		gw, err := gateway.New(context.Background(), cfg, slog.New(slog.DiscardHandler))
 		if err != nil {
 			t.Fatal(err)
@@ -245,4 +248,46 @@ func TestReplicaWithoutRedis(t *testing.T) {
 		t.Errorf("no log line about Redis: %s", logs.String())
 	}
 	_ = store.ErrNotFound
+}
+
+// A provider secret given to one replica through the admin API is stored
+// sealed and used at once by every replica.
+func TestReplicasProviderSecret(t *testing.T) {
+	t.Setenv("SWITCHYARD_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=") // 32 bytes, base64
+	c := newCluster(t, 3, func(cfg *config.Config) { cfg.Providers[0].APIKey = "" })
+	k := createKey(t, c.urls[0], map[string]any{"name": "k"})
+	const vendorKey = "sk-vendor-0d9c8b7a6f5e4d3c2b1a"
+	if code := adminDo(t, c.urls[0], "PUT", "/admin/providers/openai/secret", map[string]string{"api_key": vendorKey}, nil); code != 200 {
+		t.Fatalf("PUT secret: %d", code)
+	}
+	time.Sleep(100 * time.Millisecond) // the broadcast
+	for i, u := range c.urls {
+		if resp, b := chat(t, u, k.Key); resp.StatusCode != 200 {
+			t.Fatalf("replica %d: %d %s", i, resp.StatusCode, b)
+		}
+		if got := c.fake.LastRequest().Header.Get("Authorization"); got != "Bearer "+vendorKey {
+			t.Errorf("replica %d sent Authorization %q", i, got)
+		}
+	}
+	stored, err := c.gws[0].Store.Secrets(context.Background())
+	if err != nil || len(stored) != 1 || strings.Contains(string(stored[0].Sealed), vendorKey[10:]) {
+		t.Errorf("stored %+v, %v: want one sealed secret", stored, err)
+	}
+	var list struct {
+		Data []struct {
+			Name         string `json:"name"`
+			StoredSecret bool   `json:"stored_secret"`
+		}
+	}
+	adminDo(t, c.urls[2], "GET", "/admin/providers", nil, &list)
+	if len(list.Data) != 1 || !list.Data[0].StoredSecret {
+		t.Errorf("providers: %+v", list)
+	}
+	// Deleting it leaves the provider without a key, everywhere.
+	adminDo(t, c.urls[1], "DELETE", "/admin/providers/openai/secret", nil, nil)
+	time.Sleep(100 * time.Millisecond)
+	chat(t, c.urls[2], k.Key)
+	if got := c.fake.LastRequest().Header.Get("Authorization"); got != "" {
+		t.Errorf("after delete, replica 2 sent Authorization %q", got)
+	}
 }

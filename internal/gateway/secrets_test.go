@@ -22,9 +22,11 @@ import (
 // happens: good and bad keys, revoked keys, limits, vendor errors, bad
 // admin calls.
 func TestNoSecretsInLogs(t *testing.T) {
+	t.Setenv("SWITCHYARD_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	fake := fakeupstream.New()
 	t.Cleanup(fake.Close)
 	var logs syncBuffer
+	const storedKey = "sk-stored-1a2b3c4d5e6f7a8b9c0d"
 	const providerKey = "sk-provider-7f3a9c1e5b2d4f60"
 	const adminKey = "admin-key-4b8e2f9a1c7d3e5f"
 	cfg := &config.Config{
@@ -84,6 +86,9 @@ func TestNoSecretsInLogs(t *testing.T) {
 	do("DELETE", "/admin/keys/"+created.ID, adminKey, "")
 	do("POST", "/v1/chat/completions", secret, chatBody) // revoked
 	do("PATCH", "/admin/keys/"+created.ID, adminKey, `{"budget_usd":"bogus `+providerKey+`"}`)
+	do("PUT", "/admin/providers/other/secret", adminKey, `{"api_key":"`+storedKey+`"}`)
+	do("PUT", "/admin/providers/other/secret", adminKey, `{"api_key":"`+storedKey+`", "oops": 1}`)
+	do("GET", "/admin/providers", adminKey, "")
 	gw.Close(context.Background())
 
 	st, err := store.Open(context.Background(), cfg.Storage)
@@ -93,7 +98,11 @@ func TestNoSecretsInLogs(t *testing.T) {
 	defer st.Close()
 	recs, _ := st.Requests(context.Background(), store.RequestFilter{Limit: 1000})
 	audit, _ := st.Audit(context.Background(), 1000)
-	stored, _ := json.Marshal(map[string]any{"requests": recs, "audit": audit})
+	sealed, _ := st.Secrets(context.Background())
+	if len(sealed) != 1 {
+		t.Fatalf("stored secrets: %d", len(sealed))
+	}
+	stored, _ := json.Marshal(map[string]any{"requests": recs, "audit": audit, "secrets": sealed, "raw": string(sealed[0].Sealed)})
 	if len(recs) < 6 || len(audit) < 2 {
 		t.Fatalf("too little recorded to check: %d requests, %d audit entries", len(recs), len(audit))
 	}
@@ -101,7 +110,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	for where, text := range map[string]string{"log": logs.String(), "client answers": bodies.String(), "store": string(stored)} {
 		for name, s := range map[string]string{
 			"virtual key": secret[len(secret)-20:], "bad virtual key": badKey[len(badKey)-20:], "provider key": providerKey[8:],
-			"admin key": adminKey, "Authorization header": `"authorization":`,
+			"admin key": adminKey, "stored provider key": storedKey[10:], "Authorization header": `"authorization":`,
 		} {
 			if i := strings.Index(strings.ToLower(text), strings.ToLower(s)); i >= 0 {
 				t.Errorf("the %s appears in the %s: …%s…", name, where, text[max(i-80, 0):min(i+40, len(text))])

@@ -32,12 +32,12 @@ func (b *Broadcast) Publish(ctx context.Context, what string) error {
 	return b.rdb.Publish(ctx, b.channel, what).Err()
 }
 
-// Run calls purge for every announcement, and whenever the subscription
-// is (re)established, until ctx is done. go-redis reconnects and
+// Run calls changed with every announcement, and with "" whenever the
+// subscription is (re)established, until ctx is done. go-redis reconnects and
 // resubscribes by itself after a connection loss; the resubscription is
-// delivered as a *redis.Subscription, and purging then covers the changes
-// that may have been missed in between.
-func (b *Broadcast) Run(ctx context.Context, purge func()) {
+// delivered as a *redis.Subscription, and changed("") then covers the
+// changes that may have been missed in between.
+func (b *Broadcast) Run(ctx context.Context, changed func(what string)) {
 	ps := b.rdb.Subscribe(ctx, b.channel)
 	defer ps.Close()
 	ch := ps.ChannelWithSubscriptions()
@@ -49,9 +49,11 @@ func (b *Broadcast) Run(ctx context.Context, purge func()) {
 			if !ok {
 				return
 			}
-			switch msg.(type) {
-			case *redis.Message, *redis.Subscription:
-				purge()
+			switch m := msg.(type) {
+			case *redis.Message:
+				changed(m.Payload)
+			case *redis.Subscription:
+				changed("")
 			}
 		}
 	}

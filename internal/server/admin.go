@@ -18,6 +18,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("POST /admin/keys", s.admin(s.adminCreateKey))
 	mux.Handle("DELETE /admin/keys/{id}", s.admin(s.adminRevokeKey))
 	s.platformRoutes(mux)
+	s.providerRoutes(mux)
 	mux.Handle("GET /admin/requests", s.admin(s.adminRequests))
 	mux.Handle("GET /admin/routes", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": s.CurrentRouter().Health()})

@@ -26,6 +26,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/secrets"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
@@ -81,6 +82,11 @@ type Server struct {
 	Changed func(ctx context.Context, what string)
 	// RedisUp, when set, is reported by /readyz (without failing it).
 	RedisUp func() bool
+	// Secrets seals provider secrets given through the admin API; nil
+	// (no master key) refuses them.
+	Secrets *secrets.Box
+	// SecretsChanged applies changed provider secrets in this process.
+	SecretsChanged func()
 
 	mux    *http.ServeMux
 	router atomic.Pointer[router.Router]
