@@ -98,6 +98,8 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 			rec.Usage, rec.Reasoning, rec.Response = st.Usage(), st.Reasoning(), text.String()
 		}
 		rec.Latency = time.Since(start)
+		// A shadow's cost is the gateway's, never the key's budget's.
+		rec.TeamID, rec.Cost = parent.TeamID, s.cost(t.Provider.Name(), t.Provider.Type(), t.Model, rec.Usage)
 		s.RequestLog.Log(rec)
 	}
 }
@@ -248,7 +250,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 func (s *Server) newRecord(c *call, endpoint string) store.RequestLog {
-	return store.RequestLog{ID: c.id, Time: c.start.UTC(), KeyID: c.key.ID, Endpoint: endpoint}
+	return store.RequestLog{ID: c.id, Time: c.start.UTC(), KeyID: c.key.ID, TeamID: c.key.TeamID, Endpoint: endpoint}
 }
 
 // fail answers with an error and notes it in the record.

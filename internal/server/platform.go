@@ -164,14 +164,12 @@ func refusal(d limits.Decision, sub limits.Subject, k store.Key, team store.Team
 // is logged, so that the record carries the cost.
 func (s *Server) settle(rec *store.RequestLog, c *call) {
 	rec.TeamID = c.key.TeamID
-	if s.Pricing != nil && rec.Provider != "" && c.router != nil {
+	if rec.Provider != "" && c.router != nil {
 		typ := ""
 		if p, ok := c.router.ProviderSet().Get(rec.Provider); ok {
 			typ = p.Type()
 		}
-		if price, ok := s.Pricing.Lookup(rec.Provider, typ, rec.Model); ok {
-			rec.Cost = price.Cost(rec.Usage)
-		}
+		rec.Cost = s.cost(rec.Provider, typ, rec.Model, rec.Usage)
 	}
 	if c.ticket == nil || s.Limits == nil {
 		return
@@ -182,6 +180,18 @@ func (s *Server) settle(rec *store.RequestLog, c *call) {
 	if err := s.Limits.Settle(ctx, time.Now(), c.ticket.subjects, c.ticket.estimate, rec.Usage.Total(), rec.Cost); err != nil {
 		s.Logger.Error("settling rate limits and budget failed", "request", rec.ID, "err", err)
 	}
+}
+
+// cost prices usage at a provider (name and type) and model; 0 without a
+// price.
+func (s *Server) cost(name, typ, model string, u llm.Usage) int64 {
+	if s.Pricing == nil {
+		return 0
+	}
+	if price, ok := s.Pricing.Lookup(name, typ, model); ok {
+		return price.Cost(u)
+	}
+	return 0
 }
 
 // drainBody is readBody's fast path for a body admission already read.
