@@ -183,6 +183,22 @@ func TestBudgetOneNode(t *testing.T) {
 	if sum != 5*costPerCall {
 		t.Errorf("recorded costs sum to %d, want %d", sum, 5*costPerCall)
 	}
+	// And exported: 5 × $0.003.
+	resp, err := http.Get(e.srv.URL + "/metrics")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var v float64
+	for _, line := range strings.Split(string(mb), "\n") {
+		if strings.HasPrefix(line, `switchyard_cost_usd_total{key="budget",model="gpt-4o-mini",provider="openai"} `) {
+			v, _ = strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
+		}
+	}
+	if v < 0.0149999 || v > 0.0150001 {
+		t.Errorf("switchyard_cost_usd_total for the key = %v, want 0.015", v)
+	}
 }
 
 func TestTeamLimitsAndExpiry(t *testing.T) {
