@@ -5,12 +5,16 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/openai/openai-go/v3"
+	"github.com/openai/openai-go/v3/option"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
@@ -104,6 +108,13 @@ func TestRPMLimitOneNode(t *testing.T) {
 	if resp.StatusCode != 429 || resp.Header.Get("Retry-After") == "" || resp.Header.Get("X-Ratelimit-Reset-Requests") == "" ||
 		!strings.Contains(string(b), `"code":"rate_limit_exceeded"`) || !strings.Contains(string(b), "3 requests per minute") {
 		t.Errorf("4th: %d %v %s", resp.StatusCode, resp.Header, b)
+	}
+	// What the official SDK makes of it.
+	client := openai.NewClient(option.WithBaseURL(e.srv.URL+"/v1/"), option.WithAPIKey(k.Key), option.WithMaxRetries(0))
+	_, err := client.Chat.Completions.New(context.Background(), openai.ChatCompletionNewParams{Model: "openai/gpt-4o-mini", Messages: userMsg("hi")})
+	var apiErr *openai.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Code != "rate_limit_exceeded" {
+		t.Errorf("SDK error %v", err)
 	}
 	// Another key is not limited by this one.
 	if resp, _ := chat(t, e.srv.URL, e.key); resp.StatusCode != 200 || resp.Header.Get("X-Ratelimit-Limit-Requests") != "" {

@@ -2,6 +2,7 @@ package gateway_test
 
 import (
 	"context"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -101,6 +102,15 @@ func TestReplicasShareRPM(t *testing.T) {
 	t.Logf("RPM %d, 90 requests over 3 replicas, 12 at a time: %v", rpm, counts)
 	if counts[200] != rpm || counts[429] != 90-rpm {
 		t.Errorf("admitted %d, refused %d; want exactly %d admitted (tolerance 0)", counts[200], counts[429], rpm)
+	}
+	resp, err := http.Get(c.urls[0] + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if string(body) != "ready (redis ok)\n" {
+		t.Errorf("/readyz = %q", body)
 	}
 }
 

@@ -160,9 +160,13 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.RedisUp != nil && !s.RedisUp() {
-		// Degraded, not unready: limits fall back to per-replica counts.
-		io.WriteString(w, "ready (degraded: redis is unreachable; rate limits and budgets are per replica)\n")
+	if s.RedisUp != nil {
+		if !s.RedisUp() {
+			// Degraded, not unready: limits fall back to per-replica counts.
+			io.WriteString(w, "ready (degraded: redis is unreachable; rate limits and budgets are per replica)\n")
+			return
+		}
+		io.WriteString(w, "ready (redis ok)\n")
 		return
 	}
 	io.WriteString(w, "ready\n")
