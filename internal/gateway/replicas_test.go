@@ -2,10 +2,15 @@ package gateway_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"os/exec"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -299,5 +304,104 @@ func TestReplicasProviderSecret(t *testing.T) {
 	chat(t, c.urls[2], k.Key)
 	if got := c.fake.LastRequest().Header.Get("Authorization"); got != "" {
 		t.Errorf("after delete, replica 2 sent Authorization %q", got)
+	}
+}
+
+// startRedis runs a private redis-server on a free port until t ends (or
+// the returned stop is called) and returns its URL.
+func startRedis(t *testing.T, port int) (stop func()) {
+	t.Helper()
+	cmd := exec.Command("redis-server", "--port", strconv.Itoa(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no")
+	if err := cmd.Start(); err != nil {
+		t.Skipf("redis-server: %v", err)
+	}
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cmd.Process.Kill()
+			cmd.Wait()
+		})
+	}
+	t.Cleanup(stop)
+	for deadline := time.Now().Add(5 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		if c, err := net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			c.Close()
+			return stop
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("redis-server did not start")
+		}
+	}
+}
+
+// Two replicas lose their Redis in the middle of serving: they keep
+// serving with per-replica limits, say so, and share limits and key
+// changes again when Redis returns (empty, as a restarted Redis is).
+func TestReplicasRedisOutage(t *testing.T) {
+	if os.Getenv("SWITCHYARD_TEST_REDIS") == "off" {
+		t.Skip("SWITCHYARD_TEST_REDIS=off")
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := ln.Addr().(*net.TCPAddr).Port
+	ln.Close()
+	stop := startRedis(t, port)
+	url := "redis://127.0.0.1:" + strconv.Itoa(port) + "/0"
+	c := newCluster(t, 2, func(cfg *config.Config) { cfg.Redis = url })
+	k := createKey(t, c.urls[0], map[string]any{"name": "k", "rpm": 4})
+	ready := func(i int) string {
+		resp, err := http.Get(c.urls[i] + "/readyz")
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		return fmt.Sprintf("%d %s", resp.StatusCode, b)
+	}
+	waitFor := func(what string, cond func() bool) time.Duration {
+		start := time.Now()
+		for !cond() {
+			if time.Since(start) > 10*time.Second {
+				t.Fatalf("%s: not after 10 s", what)
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		return time.Since(start)
+	}
+	// Shared: 4 in total over both replicas.
+	if got := c.load(t, k.Key, 8, 2); got[200] != 4 {
+		t.Fatalf("with Redis: %v", got)
+	}
+
+	stop()
+	down := waitFor("degraded", func() bool { return strings.Contains(ready(0), "degraded") && strings.Contains(ready(1), "degraded") })
+	// Per replica now: each admits up to 4 on its own (its local window
+	// is fresh), and nothing fails for want of Redis.
+	k2 := createKey(t, c.urls[0], map[string]any{"name": "k2", "rpm": 4})
+	got := c.load(t, k2.Key, 12, 2)
+	t.Logf("Redis gone: degraded after %v; RPM 4 over 2 replicas admitted %v", down.Round(time.Millisecond), got)
+	if got[200] != 8 || got[429] != 4 {
+		t.Errorf("without Redis: %v; want 4 per replica", got)
+	}
+
+	startRedis(t, port)
+	up := waitFor("recovered", func() bool { return ready(0) == "200 ready (redis ok)\n" && ready(1) == "200 ready (redis ok)\n" })
+	// Shared again, and key changes travel again (the subscription came
+	// back by itself).
+	k3 := createKey(t, c.urls[0], map[string]any{"name": "k3", "rpm": 3})
+	if got := c.load(t, k3.Key, 9, 2); got[200] != 3 {
+		t.Errorf("after Redis returned: %v; want 3 admitted in total", got)
+	}
+	k4 := createKey(t, c.urls[0], map[string]any{"name": "k4"})
+	chat(t, c.urls[1], k4.Key) // cached on replica 1
+	time.Sleep(200 * time.Millisecond)
+	adminDo(t, c.urls[0], "DELETE", "/admin/keys/"+k4.ID, nil, nil)
+	start := time.Now()
+	waitFor("revocation after recovery", func() bool { resp, _ := chat(t, c.urls[1], k4.Key); return resp.StatusCode == 401 })
+	t.Logf("Redis back: shared again after %v; a revocation reached the other replica in %v", up.Round(time.Millisecond), time.Since(start).Round(time.Millisecond))
+	if time.Since(start) > time.Second {
+		t.Errorf("revocation took %v after recovery", time.Since(start))
 	}
 }
