@@ -21,6 +21,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/gateway"
 	"github.com/switchyard-ai/switchyard/internal/limits"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/store"
 	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
@@ -124,9 +125,9 @@ func TestReplicasShareRPM(t *testing.T) {
 // the recorded per-request costs exactly.
 func TestReplicasShareBudget(t *testing.T) {
 	c := newCluster(t, 3)
-	const budget = 10 * costPerCall // $0.03: ten requests
+	const budget = 10 * costPerCall // ten requests
 	const workers = 6
-	k := createKey(t, c.urls[1], map[string]any{"name": "budgeted", "budget_usd": "0.03", "budget_period": "month"})
+	k := createKey(t, c.urls[1], map[string]any{"name": "budgeted", "budget_usd": pricing.FormatUSD(budget), "budget_period": "month"})
 	counts := c.load(t, k.Key, 60, workers)
 	t.Logf("budget of 10 requests' cost, 60 requests over 3 replicas, %d at a time: %v", workers, counts)
 	// A request is admitted while the spend is under the budget; its cost
