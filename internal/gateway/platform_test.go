@@ -194,6 +194,12 @@ func TestBudgetOneNode(t *testing.T) {
 	if sum != 5*costPerCall {
 		t.Errorf("recorded costs sum to %d, want %d", sum, 5*costPerCall)
 	}
+	// The price list in force starts with the config's overrides.
+	var prices struct{ Data []pricing.Entry }
+	adminDo(t, e.srv.URL, "GET", "/admin/pricing", nil, &prices)
+	if len(prices.Data) < 50 || prices.Data[0] != testPrices[0] {
+		t.Errorf("GET /admin/pricing: %d entries, first %+v", len(prices.Data), prices.Data[0])
+	}
 	// And exported: 5 × $0.003.
 	resp, err := http.Get(e.srv.URL + "/metrics")
 	if err != nil {

@@ -49,7 +49,7 @@ func (b *bucket) refill(now time.Time, capacity int64) {
 	b.at = now
 }
 
-// rate converts a token deficit into the time to refill it.
+// refillTime converts a token deficit into the time to refill it.
 func refillTime(deficit float64, capacity int64) time.Duration {
 	if deficit <= 0 {
 		return 0

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"math/bits"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -185,7 +184,8 @@ func (t *Table) Lookup(name, typ, model string) (Price, bool) {
 	return t.entries[best].price, true
 }
 
-// Entries returns the table's entries, overrides first.
+// Entries returns the table's entries in the order Lookup prefers them on
+// a tie: overrides first, then the embedded list.
 func (t *Table) Entries() []Entry {
 	out := make([]Entry, 0, len(t.entries))
 	for _, r := range t.entries {
@@ -231,15 +231,4 @@ func (p Price) Cost(u llm.Usage) int64 {
 		return 1<<63 - 1
 	}
 	return int64(q)
-}
-
-// Models lists the distinct provider/model keys of the table, sorted, for
-// display.
-func (t *Table) Models() []string {
-	var out []string
-	for _, r := range t.entries {
-		out = append(out, r.provider+"/"+r.model)
-	}
-	slices.Sort(out)
-	return slices.Compact(out)
 }

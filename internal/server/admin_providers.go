@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 )
 
 // Provider secrets through the admin API: sealed with the master key
@@ -16,6 +17,13 @@ func (s *Server) providerRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/providers", s.admin(s.adminListProviders))
 	mux.Handle("PUT /admin/providers/{name}/secret", s.admin(s.adminPutSecret))
 	mux.Handle("DELETE /admin/providers/{name}/secret", s.admin(s.adminDeleteSecret))
+	mux.Handle("GET /admin/pricing", s.admin(func(w http.ResponseWriter, r *http.Request) {
+		data := []pricing.Entry{}
+		if s.Pricing != nil {
+			data = s.Pricing.Entries()
+		}
+		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": data})
+	}))
 }
 
 func (s *Server) adminListProviders(w http.ResponseWriter, r *http.Request) {
