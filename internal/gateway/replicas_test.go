@@ -124,9 +124,24 @@ func TestReplicasShareRPM(t *testing.T) {
 // in flight when it is crossed, and the budget counter equals the sum of
 // the recorded per-request costs exactly.
 func TestReplicasShareBudget(t *testing.T) {
-	c := newCluster(t, 3)
+	for _, tc := range []struct {
+		name    string
+		latency time.Duration // of the vendor: how long a request is in flight
+		workers int
+	}{
+		{"fast vendor, 6 at a time", 0, 6},
+		{"30 ms vendor, 12 at a time", 30 * time.Millisecond, 12},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCluster(t, 3)
+			c.fake.SetLatency(tc.latency)
+			testSharedBudget(t, c, tc.workers)
+		})
+	}
+}
+
+func testSharedBudget(t *testing.T, c *cluster, workers int) {
 	const budget = 10 * costPerCall // ten requests
-	const workers = 6
 	k := createKey(t, c.urls[1], map[string]any{"name": "budgeted", "budget_usd": pricing.FormatUSD(budget), "budget_period": "month"})
 	counts := c.load(t, k.Key, 60, workers)
 	t.Logf("budget of 10 requests' cost, 60 requests over 3 replicas, %d at a time: %v", workers, counts)
