@@ -263,3 +263,27 @@ func TestFailover(t *testing.T) {
 		t.Errorf("Redis window holds %d requests, want 1", n)
 	}
 }
+
+// A new period starts from the request log's spend in it, and the last
+// period's counter is forgotten.
+func TestBudgetNewPeriod(t *testing.T) {
+	spend := &fakeSpend{}
+	c := limits.NewLocal(spend.get)
+	s := []limits.Subject{key(store.Limits{Budget: 100, BudgetPeriod: "day"})}
+	day1 := time.Date(2026, 3, 1, 23, 59, 0, 0, time.UTC)
+	c.Admit(t.Context(), day1, "a", s, 0)
+	c.Settle(t.Context(), day1, s, 0, 0, 100)
+	if d, _ := c.Admit(t.Context(), day1, "b", s, 0); d.Allowed {
+		t.Fatal("over budget on day 1")
+	}
+	day2 := day1.Add(2 * time.Minute)
+	if d, _ := c.Admit(t.Context(), day2, "c", s, 0); !d.Allowed {
+		t.Error("refused on day 2: the budget did not renew")
+	}
+	if v, _ := c.Spent(t.Context(), day2, s[0]); v != 0 {
+		t.Errorf("day 2 spend %d", v)
+	}
+	if spend.calls != 2 {
+		t.Errorf("spend source read %d times, want once per period", spend.calls)
+	}
+}

@@ -3,6 +3,7 @@ package limits
 import (
 	"context"
 	"math"
+	"strings"
 	"sync"
 	"time"
 )
@@ -225,6 +226,14 @@ func (l *Local) sweep(now time.Time) {
 	for id, b := range l.buckets {
 		if b.refill(now, b.capacity); b.tokens >= float64(b.capacity) {
 			delete(l.buckets, id) // full: the same as absent
+		}
+	}
+	// Budget counters of past periods are no longer read.
+	_, _, day := Period("day", now)
+	_, _, month := Period("month", now)
+	for k := range l.spent {
+		if p := k[strings.LastIndexByte(k, '/')+1:]; p != day && p != month && p != "total" {
+			delete(l.spent, k)
 		}
 	}
 }
