@@ -19,6 +19,8 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/eval"
 	"github.com/switchyard-ai/switchyard/internal/eval/report"
 	"github.com/switchyard-ai/switchyard/internal/gateway"
+	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
@@ -31,9 +33,30 @@ const evalUsage = `usage:
   switchyard eval show RUN [-c FILE] [--cases] [--json FILE] [--html FILE]
   switchyard eval compare RUN_A RUN_B [-c FILE]`
 
-// evalPrice prices eval calls. It stays nil (costs shown as unknown)
-// until Switchyard has a pricing table; tests set it.
+// evalPrice, when set (by tests), prices eval calls instead of the
+// config's price table.
 var evalPrice eval.PriceFunc
+
+// pricer prices eval calls from the same table the gateway uses: the
+// embedded price list with the config's pricing overrides. A model it does
+// not list has an unknown cost, shown as such, never guessed.
+func pricer(cfg *config.Config) (eval.PriceFunc, error) {
+	tbl, err := pricing.Default(cfg.Pricing)
+	if err != nil {
+		return nil, err
+	}
+	types := map[string]string{}
+	for _, p := range cfg.Providers {
+		types[p.Name] = p.Type
+	}
+	return func(provider, model string, u llm.Usage) (float64, bool) {
+		p, ok := tbl.Lookup(provider, types[provider], model)
+		if !ok {
+			return 0, false
+		}
+		return float64(p.Cost(u)) / 1e6, true
+	}, nil
+}
 
 // gateError is a run that completed but failed a --fail-under or
 // --require-replace gate; the command exits with status 3 so that CI can
@@ -88,7 +111,13 @@ func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		}
 		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 		defer stop()
-		r := &eval.Runner{Router: rt, Store: st, Price: evalPrice}
+		price := evalPrice
+		if price == nil {
+			if price, err = pricer(cfg); err != nil {
+				return err
+			}
+		}
+		r := &eval.Runner{Router: rt, Store: st, Price: price}
 		if !*noProgress {
 			r.Progress, r.Terminal = stderr, isTerminal(stderr)
 		}

@@ -19,9 +19,11 @@ import (
 
 	_ "github.com/jackc/pgx/v5/stdlib" // database/sql driver "pgx", for the test schema
 
+	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/eval"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 )
 
 // exampleAnswers scripts the fake models of examples/eval: for each case,
@@ -543,5 +545,27 @@ func checkExampleReport(t *testing.T, r *eval.Report, priced bool) {
 	}
 	if c := r.Segments[2].Comparisons[1]; c.Verdict == eval.Replace {
 		t.Errorf("shipping, cheap: %s", c.Verdict)
+	}
+}
+
+// Eval costs come from the gateway's price table, overrides included.
+func TestEvalPricer(t *testing.T) {
+	cfg := &config.Config{
+		Providers: []config.Provider{{Name: "oa", Type: "openai"}, {Name: "local", Type: "openai-compatible"}},
+		Pricing:   []pricing.Entry{{Provider: "local", Model: "my-model", Input: "1", Output: "2"}},
+	}
+	price, err := pricer(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := llm.Usage{InputTokens: 1_000_000, OutputTokens: 500_000}
+	if usd, ok := price("local", "my-model", u); !ok || usd != 2 {
+		t.Errorf("override: %v %v, want $2", usd, ok)
+	}
+	if usd, ok := price("oa", "gpt-4o-mini", u); !ok || usd <= 0 {
+		t.Errorf("embedded price for openai gpt-4o-mini: %v %v", usd, ok)
+	}
+	if _, ok := price("local", "unknown-model", u); ok {
+		t.Error("an unlisted model got a price")
 	}
 }

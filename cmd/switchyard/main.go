@@ -14,25 +14,35 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
-	"text/tabwriter"
 	"time"
+
+	"github.com/redis/go-redis/v9"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/gateway"
-	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/provider"
-	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
-const usage = `Switchyard is an LLM gateway: one OpenAI-compatible API in front of every vendor.
+const usage = `Switchyard is an LLM gateway: OpenAI- and Anthropic-compatible APIs in front of every vendor.
 
 Usage:
   switchyard serve [-c FILE]                    run the gateway
   switchyard config check -c FILE               validate a config file
-  switchyard keys create --name NAME [--models PATTERN,...] [-c FILE]
+  switchyard keys create --name NAME [--models PATTERN,...] [--team T]
+        [--rpm N] [--tpm N] [--budget USD] [--period day|month|total]
+        [--expires TIME | --expires-in DURATION] [--meta k=v,...]
                                                 create a virtual key (printed once)
-  switchyard keys list [-c FILE]                list virtual keys
-  switchyard keys revoke ID|NAME [-c FILE]      revoke a virtual key
+  switchyard keys list                          list virtual keys
+  switchyard keys get ID|NAME                   show a key, with its spend
+  switchyard keys update ID|NAME [flags as create, but --name]
+                                                change a key's scopes and limits
+  switchyard keys revoke ID|NAME                revoke a virtual key
+  switchyard teams create --name NAME [--rpm N] [--tpm N] [--budget USD] [--period P] [--meta k=v,...]
+  switchyard teams list | get ID|NAME | update ID|NAME [limit flags]
+  switchyard usage [--group-by key,team,model,provider,day] [--from DATE] [--to DATE]
+        [--key ID] [--team ID] [--format csv|json]
+                                                usage and cost totals
+  switchyard audit [--limit N]                  the admin audit log
   switchyard eval run SUITE [-c FILE] [--html FILE] [--json FILE] [--fail-under RATE] [--require-replace]
                                                 compare models offline on a dataset
   switchyard eval run --resume RUN [-c FILE]    continue an interrupted eval run
@@ -42,8 +52,13 @@ Usage:
 
 Without -c (or $SWITCHYARD_CONFIG), switchyard runs on an embedded SQLite
 database (switchyard.db) with the providers it finds in the environment
-(OPENAI_API_KEY, DEEPSEEK_API_KEY, XAI_API_KEY, MISTRAL_API_KEY,
-AZURE_OPENAI_API_KEY with AZURE_OPENAI_ENDPOINT).
+(OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, DEEPSEEK_API_KEY,
+XAI_API_KEY, MISTRAL_API_KEY, AZURE_OPENAI_API_KEY with AZURE_OPENAI_ENDPOINT).
+
+The keys, teams, usage and audit commands work on the store the config
+names (-c FILE; the default SQLite file without one), or on a running
+gateway with --server URL and --admin-key KEY (or $SWITCHYARD_SERVER and
+$SWITCHYARD_ADMIN_KEY).
 `
 
 var version = "dev"
@@ -76,6 +91,12 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return keysCmd(ctx, rest, stdout)
 	case "eval":
 		return evalCmd(ctx, rest, stdout, stderr)
+	case "teams":
+		return teamsCmd(ctx, rest, stdout)
+	case "usage":
+		return usageCmd(ctx, rest, stdout)
+	case "audit":
+		return auditCmd(ctx, rest, stdout)
 	case "version":
 		fmt.Fprintln(stdout, "switchyard", version)
 		return nil
@@ -128,6 +149,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		cfg.Listen = *listen
 	}
 	logger := newLogger(cfg.Log, stderr)
+	// go-redis prints its connection troubles with the standard logger;
+	// they belong in the gateway's own log, in its format.
+	redis.SetLogger(redisLog{logger})
 	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
@@ -189,6 +213,13 @@ func newLogger(c config.Log, w io.Writer) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, opts))
 }
 
+// redisLog sends go-redis's messages to the gateway's log as warnings.
+type redisLog struct{ l *slog.Logger }
+
+func (r redisLog) Printf(ctx context.Context, format string, v ...any) {
+	r.l.WarnContext(ctx, "redis: "+fmt.Sprintf(format, v...))
+}
+
 // redactDSN hides a password in a database URL.
 func redactDSN(dsn string) string {
 	if i := strings.Index(dsn, "://"); i >= 0 {
@@ -220,80 +251,6 @@ func configCheck(args []string, stdout io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "%s: ok (%d providers, %d models)\n", *path, len(cfg.Providers), len(cfg.Models))
 	return nil
-}
-
-func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: switchyard keys create|list|revoke")
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	path := fs.String("c", "", "config file (for its storage)")
-	name := fs.String("name", "", "key name (create)")
-	models := fs.String("models", "", "comma-separated model patterns the key may use, e.g. openai/*,chat-default (create; default all)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	cfg, _, err := loadConfig(*path)
-	if err != nil {
-		return err
-	}
-	st, err := store.Open(ctx, cfg.Storage)
-	if err != nil {
-		return err
-	}
-	defer st.Close()
-	switch sub {
-	case "create":
-		if *name == "" {
-			return errors.New("usage: switchyard keys create --name NAME [--models PATTERN,...]")
-		}
-		var pats []string
-		for _, p := range strings.Split(*models, ",") {
-			if p = strings.TrimSpace(p); p != "" {
-				pats = append(pats, p)
-			}
-		}
-		secret, k, err := keys.Generate(*name, pats)
-		if err != nil {
-			return err
-		}
-		if err := st.CreateKey(ctx, k); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created key %s (%s)\n%s\nThis is the only time the key is shown: store it now.\n", k.Name, k.ID, secret)
-		return nil
-	case "list":
-		ks, err := st.ListKeys(ctx)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tMODELS\tCREATED\tSTATUS")
-		for _, k := range ks {
-			status := "active"
-			if k.RevokedAt != nil {
-				status = "revoked " + k.RevokedAt.Format(time.RFC3339)
-			}
-			m := strings.Join(k.Models, ",")
-			if m == "" {
-				m = "*"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, m, k.CreatedAt.Format(time.RFC3339), status)
-		}
-		return tw.Flush()
-	case "revoke":
-		if len(pos) != 1 {
-			return errors.New("usage: switchyard keys revoke ID|NAME")
-		}
-		if err := st.RevokeKey(ctx, pos[0]); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "revoked %s\n", pos[0])
-		return nil
-	}
-	return fmt.Errorf("unknown keys command %q (create, list, revoke)", sub)
 }
 
 // parseInterspersed parses flags that may come before or after positional

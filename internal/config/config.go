@@ -4,6 +4,8 @@ package config
 import (
 	"os"
 	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 )
 
 // Defaults for the fields a config leaves out.
@@ -43,6 +45,15 @@ type Config struct {
 	Models          []Model       `yaml:"models"`
 	Router          Router        `yaml:"router"`
 	Tracing         Tracing       `yaml:"tracing"`
+	// Redis, a "redis://" or "rediss://" URL, shares rate limits, budget
+	// counters and key revocations between replicas. Empty: counters are
+	// kept in process (one node).
+	Redis string `yaml:"redis"`
+	// RedisPrefix starts every Redis key and channel (default
+	// "switchyard:"), so that deployments can share a Redis.
+	RedisPrefix string `yaml:"redis_prefix"`
+	// Pricing adds to or overrides the embedded price list.
+	Pricing []pricing.Entry `yaml:"pricing"`
 
 	// fromEnv names, for FromEnv's configs, the variables each field path
 	// was read from, so that Validate does not show their values.
@@ -244,6 +255,7 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.Router.Breaker.OpenFor, 30*time.Second)
 	setZero(&c.Tracing.SampleRatio, 1)
 	setZero(&c.Tracing.ServiceName, "switchyard")
+	setZero(&c.RedisPrefix, "switchyard:")
 	for i := range c.Providers {
 		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
 		setZero(&c.Providers[i].ConnectTimeout, 10*time.Second)

@@ -86,6 +86,21 @@ models:
 			},
 		},
 		{
+			name: "redis and pricing",
+			src: `redis: http://:hunter2@cache:6379
+pricing:
+  - {provider: openai, model: gpt-4o, input: "2.50", output: "10"}
+  - {provider: openai, model: gpt-x, input: "-1", output: "1"}
+  - {provider: openai, model: gpt-y, input: "1"}
+  - {provider: openai, model: gpt-z, input: "1", output: "1", colour: red}`,
+			want: []string{
+				`t.yaml:1: redis: must be a redis://[:password@]host:port[/db] or rediss:// URL`,
+				`t.yaml:4: pricing[1]: input: not a decimal amount: "-1"`,
+				`t.yaml:5: pricing[2]: output is required`,
+				`t.yaml:6: pricing[3].colour: unknown field (known: cache_write, cached_input, date, input, model, output, provider, reasoning, source)`,
+			},
+		},
+		{
 			name: "unknown fields",
 			src: `listen: 127.0.0.1:9000
 providers:
@@ -120,7 +135,7 @@ providers:
 			name: "keys are not expanded",
 			src:  "${KEY}: :80\n",
 			env:  map[string]string{"KEY": "listen"},
-			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, listen, log, max_body_bytes, models, providers, request_log, router, shutdown_timeout, storage, tracing)`},
+			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, listen, log, max_body_bytes, models, pricing, providers, redis, redis_prefix, request_log, router, shutdown_timeout, storage, tracing)`},
 		},
 		{
 			name: "field set twice",
@@ -675,7 +690,8 @@ func TestDefaults(t *testing.T) {
 		Router: Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute,
 			ShadowConcurrency: 16, ShadowTimeout: 2 * time.Minute,
 			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second}},
-		Tracing: Tracing{SampleRatio: 1, ServiceName: "switchyard"},
+		Tracing:     Tracing{SampleRatio: 1, ServiceName: "switchyard"},
+		RedisPrefix: "switchyard:",
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

@@ -9,6 +9,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 )
 
 // Validate checks a config built in code or by FromEnv with the rules
@@ -128,6 +130,17 @@ func (r *report) validate(c *Config, types []string) {
 	names := r.providers(c.Providers, types)
 	r.models(c.Models, names)
 	r.tracing(c.Tracing)
+	if c.Redis != "" {
+		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
+			// Never show the value: it may hold a password.
+			r.errorf("redis", "must be a redis://[:password@]host:port[/db] or rediss:// URL")
+		}
+	}
+	for i, e := range c.Pricing {
+		if err := pricing.Check(e); err != nil {
+			r.errorf(index("pricing", i), "%v", err)
+		}
+	}
 }
 
 func (r *report) tracing(t Tracing) {

@@ -60,6 +60,13 @@ func TestShadowTraffic(t *testing.T) {
 		if primary.Response != content || shadow.Response != content || shadow.Status != 200 || shadow.Usage.OutputTokens == 0 {
 			t.Errorf("stream=%v: client got %q; stored primary %q, shadow %q (%+v)", stream, content, primary.Response, shadow.Response, shadow)
 		}
+		// Both are priced from the embedded list: gpt-4o-mini at $0.15
+		// and $0.60 per million tokens, grok-3 at $3 and $15; 10 input
+		// tokens and one output token per word (2, or 3 streamed).
+		out := shadow.Usage.OutputTokens
+		if wantP, wantS := (10*150_000+out*600_000+500_000)/1_000_000, (10*3_000_000+out*15_000_000+500_000)/1_000_000; primary.Cost != wantP || shadow.Cost != wantS {
+			t.Errorf("stream=%v: costs primary %d shadow %d µ$, want %d and %d", stream, primary.Cost, shadow.Cost, wantP, wantS)
+		}
 	}
 }
 

@@ -44,6 +44,17 @@ type Authenticator struct {
 	mu        sync.RWMutex
 	cache     map[[sha256.Size]byte]cached // by SHA-256 of the secret; no hex on the hit path
 	lastSweep time.Time
+
+	// flights are the store lookups in progress, so that the requests of
+	// a busy key whose entry just expired make one query, not one each.
+	flightMu sync.Mutex
+	flights  map[[sha256.Size]byte]*flight
+}
+
+type flight struct {
+	done chan struct{}
+	key  store.Key
+	err  error
 }
 
 type cached struct {
@@ -67,7 +78,8 @@ func NewAuthenticator(src KeySource, opts AuthenticatorOptions) *Authenticator {
 	if opts.TTL <= 0 {
 		opts.TTL = DefaultTTL
 	}
-	return &Authenticator{src: src, ttl: opts.TTL, now: time.Now, cache: map[[sha256.Size]byte]cached{}}
+	return &Authenticator{src: src, ttl: opts.TTL, now: time.Now, cache: map[[sha256.Size]byte]cached{},
+		flights: map[[sha256.Size]byte]*flight{}}
 }
 
 // Lookup returns the active key whose secret is secret. It fails with
@@ -105,7 +117,7 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (store.Key, e
 		}
 		return store.Key{}, err
 	}
-	k, err := a.src.KeyByHash(ctx, hash)
+	k, err := a.fetch(ctx, sum, hash)
 	if errors.Is(err, store.ErrNotFound) {
 		return reject(ErrInvalidKey)
 	}
@@ -136,6 +148,37 @@ func (a *Authenticator) Lookup(ctx context.Context, secret string) (store.Key, e
 	}
 	a.mu.Unlock()
 	return k, nil
+}
+
+// fetch looks a hash up in the store, sharing the lookup with concurrent
+// callers for the same hash. A caller whose context ends stops waiting;
+// the lookup itself runs under the context of the caller that started it.
+func (a *Authenticator) fetch(ctx context.Context, sum [sha256.Size]byte, hash string) (store.Key, error) {
+	a.flightMu.Lock()
+	f, ok := a.flights[sum]
+	if !ok {
+		f = &flight{done: make(chan struct{})}
+		a.flights[sum] = f
+	}
+	a.flightMu.Unlock()
+	if ok {
+		select {
+		case <-f.done:
+			if ctx.Err() == nil && (errors.Is(f.err, context.Canceled) || errors.Is(f.err, context.DeadlineExceeded)) {
+				// The leader's client went away, not ours: ask again.
+				return a.src.KeyByHash(ctx, hash)
+			}
+			return f.key, f.err
+		case <-ctx.Done():
+			return store.Key{}, ctx.Err()
+		}
+	}
+	f.key, f.err = a.src.KeyByHash(ctx, hash)
+	a.flightMu.Lock()
+	delete(a.flights, sum)
+	a.flightMu.Unlock()
+	close(f.done)
+	return f.key, f.err
 }
 
 // Purge empties the cache, so that a key revoked through this process is

@@ -8,9 +8,8 @@
 // targets, routes and key names. Request ids, user ids and key secrets are
 // never labels.
 //
-// Cost metrics are out of scope for now: Switchyard has no pricing data
-// yet, so only token counts are exported; cost can be derived from
-// switchyard_tokens_total once prices exist.
+// Cost is exported as switchyard_cost_usd_total, from each request's
+// priced cost (internal/pricing).
 package metrics
 
 import (
@@ -43,6 +42,8 @@ type Sources struct {
 	}
 	// PingTimeout bounds the store ping at scrape time; zero means 1 s.
 	PingTimeout time.Duration
+	// RedisUp, when set, is exported as switchyard_redis_up.
+	RedisUp func() bool
 }
 
 // Bucket boundaries. Durations follow the OpenTelemetry GenAI advice,
@@ -68,6 +69,7 @@ type Metrics struct {
 	fallbacks  *prometheus.CounterVec
 	retries    *prometheus.CounterVec
 	hedges     *prometheus.CounterVec
+	cost       *prometheus.CounterVec
 
 	// providerTypes maps provider names to types, for the router in use.
 	providerTypes atomic.Pointer[providerTypes]
@@ -119,6 +121,22 @@ func New(src Sources) *Metrics {
 			Name: "switchyard_hedges_total",
 			Help: "Hedge requests started.",
 		}, []string{"route"}),
+	}
+	m.cost = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "switchyard_cost_usd_total",
+		Help: "What requests cost in US dollars, from their usage and the pricing table; model is the upstream model.",
+	}, []string{"provider", "model", "key"})
+	m.reg.MustRegister(m.cost)
+	if src.RedisUp != nil {
+		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "switchyard_redis_up",
+			Help: "1 while Redis answers (limits and budgets shared across replicas), 0 while it does not (per replica).",
+		}, func() float64 {
+			if src.RedisUp() {
+				return 1
+			}
+			return 0
+		}))
 	}
 	m.providerTypes.Store(&providerTypes{})
 	if src.PingTimeout <= 0 {
@@ -215,6 +233,9 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 		m.addTokens("output", u.OutputTokens, rec, key)
 		m.addTokens("cached_input", u.CachedInputTokens, rec, key)
 		m.addTokens("reasoning", u.ReasoningTokens, rec, key)
+	}
+	if rec.Cost > 0 {
+		m.cost.WithLabelValues(rec.Provider, rec.Model, key).Add(float64(rec.Cost) / 1e6)
 	}
 
 	for i := range attempts {

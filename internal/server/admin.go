@@ -17,6 +17,8 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 	mux.Handle("GET /admin/keys", s.admin(s.adminListKeys))
 	mux.Handle("POST /admin/keys", s.admin(s.adminCreateKey))
 	mux.Handle("DELETE /admin/keys/{id}", s.admin(s.adminRevokeKey))
+	s.platformRoutes(mux)
+	s.providerRoutes(mux)
 	mux.Handle("GET /admin/requests", s.admin(s.adminRequests))
 	mux.Handle("GET /admin/routes", s.admin(func(w http.ResponseWriter, r *http.Request) {
 		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": s.CurrentRouter().Health()})
@@ -49,6 +51,13 @@ type keyView struct {
 	Models    []string   `json:"models"`
 	CreatedAt time.Time  `json:"created_at"`
 	RevokedAt *time.Time `json:"revoked_at,omitempty"`
+	TeamID    string     `json:"team_id,omitempty"`
+	limitsView
+	ExpiresAt *time.Time        `json:"expires_at,omitempty"`
+	Metadata  map[string]string `json:"metadata,omitempty"`
+	// SpentUSD is the spend of the current budget period (GET of one key
+	// with a budget).
+	SpentUSD string `json:"spent_usd,omitempty"`
 	// Key is the secret, returned once when the key is created.
 	Key string `json:"key,omitempty"`
 }
@@ -58,7 +67,8 @@ func viewKey(k store.Key) keyView {
 	if models == nil {
 		models = []string{}
 	}
-	return keyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Models: models, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt}
+	return keyView{ID: k.ID, Name: k.Name, Prefix: k.Prefix, Models: models, CreatedAt: k.CreatedAt, RevokedAt: k.RevokedAt,
+		TeamID: k.TeamID, limitsView: viewLimits(k.Limits), ExpiresAt: k.ExpiresAt, Metadata: k.Metadata}
 }
 
 func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
@@ -75,17 +85,22 @@ func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
-	var in struct {
-		Name   string   `json:"name"`
-		Models []string `json:"models"`
-	}
-	if err := json.NewDecoder(http.MaxBytesReader(w, r.Body, 1<<20)).Decode(&in); err != nil || in.Name == "" {
-		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...]}; name is required.`})
+	var in keyChange
+	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || *in.Name == "" {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...], "team": "...", "rpm": 60, "tpm": 100000, "budget_usd": "10.00", "budget_period": "month", "expires_at": "2026-12-31T00:00:00Z", "metadata": {"app": "..."}}; name is required.`})
 		return
 	}
-	secret, k, err := keys.Generate(in.Name, in.Models)
+	var models []string
+	if in.Models != nil {
+		models = *in.Models
+	}
+	secret, k, err := keys.Generate(*in.Name, models)
 	if err != nil {
 		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "models", Message: err.Error()})
+		return
+	}
+	if e := s.applyKeyChange(r, &k, in); e != nil {
+		writeError(w, e)
 		return
 	}
 	if err := s.Store.CreateKey(r.Context(), k); err != nil {
@@ -93,6 +108,7 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	v := viewKey(k)
+	s.audit(r, "key.create", k.ID, v)
 	v.Key = secret
 	writeValue(w, http.StatusCreated, v)
 }
@@ -103,6 +119,8 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.Keys.Purge()
+	s.changed(r, "key "+r.PathValue("id"))
+	s.audit(r, "key.revoke", r.PathValue("id"), nil)
 	writeValue(w, http.StatusOK, map[string]any{"id": r.PathValue("id"), "revoked": true})
 }
 

@@ -109,6 +109,8 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 			rec.Usage, rec.Reasoning, rec.Response = st.Usage(), st.Reasoning(), text.String()
 		}
 		rec.Latency = time.Since(start)
+		// A shadow's cost is the gateway's, never the key's budget's.
+		rec.TeamID, rec.Cost = parent.TeamID, s.cost(t.Provider.Name(), t.Provider.Type(), t.Model, rec.Usage)
 		s.RequestLog.Log(rec)
 	}
 }
@@ -259,7 +261,7 @@ func writeJSON(w http.ResponseWriter, status int, body []byte) {
 }
 
 func (s *Server) newRecord(c *call, endpoint string) store.RequestLog {
-	return store.RequestLog{ID: c.id, Time: c.start.UTC(), KeyID: c.key.ID, Endpoint: endpoint}
+	return store.RequestLog{ID: c.id, Time: c.start.UTC(), KeyID: c.key.ID, TeamID: c.key.TeamID, Endpoint: endpoint}
 }
 
 // fail answers with an error in the client's dialect and notes it in the
@@ -276,6 +278,7 @@ func (s *Server) fail(w http.ResponseWriter, c *call, rec *store.RequestLog, e *
 // finish records the request. It runs after the last byte was written.
 func (s *Server) finish(rec *store.RequestLog, c *call) {
 	rec.Latency = time.Since(c.start)
+	s.settle(rec, c)
 	if n := len(c.attempts); n > 0 {
 		if last := &c.attempts[n-1]; last.Outcome == "ok" {
 			last.InputTokens, last.OutputTokens = rec.Usage.InputTokens, rec.Usage.OutputTokens

@@ -20,9 +20,12 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-ai/switchyard/internal/keys"
+	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/secrets"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
@@ -66,6 +69,23 @@ type Server struct {
 	// TracerProvider makes a server span per chat and embeddings request;
 	// nil means no tracing.
 	TracerProvider trace.TracerProvider
+	// Limits counts rate limits and budgets; nil disables them (key
+	// expiry is still checked).
+	Limits limits.Counter
+	// Teams looks up a key's team for its limits; nil ignores teams.
+	Teams TeamLookup
+	// Pricing prices each request from its usage; nil records no cost.
+	Pricing *pricing.Table
+	// Changed, when set, is called after an admin change to keys or
+	// teams, to tell the other replicas (their caches must forget).
+	Changed func(ctx context.Context, what string)
+	// RedisUp, when set, is reported by /readyz (without failing it).
+	RedisUp func() bool
+	// Secrets seals provider secrets given through the admin API; nil
+	// (no master key) refuses them.
+	Secrets *secrets.Box
+	// SecretsChanged applies changed provider secrets in this process.
+	SecretsChanged func()
 
 	mux    *http.ServeMux
 	router atomic.Pointer[router.Router]
@@ -123,6 +143,7 @@ type call struct {
 	router   *router.Router // the router this request runs on
 	route    string         // the route the model resolved to, for metrics
 	dialect  llm.Dialect    // the client's wire format, for errors
+	ticket   *ticket        // what admission counted, to settle; nil if nothing
 }
 
 // readyz reports readiness: the store answers a ping within 2 s.
@@ -140,6 +161,15 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			io.WriteString(w, "not ready: the store is unavailable\n")
 			return
 		}
+	}
+	if s.RedisUp != nil {
+		if !s.RedisUp() {
+			// Degraded, not unready: limits fall back to per-replica counts.
+			io.WriteString(w, "ready (degraded: redis is unreachable; rate limits and budgets are per replica)\n")
+			return
+		}
+		io.WriteString(w, "ready (redis ok)\n")
+		return
 	}
 	io.WriteString(w, "ready\n")
 }
@@ -159,7 +189,11 @@ func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 		if r.Method != method {
 			w.Header().Set("Allow", method)
 		}
-		if e := s.authenticate(r, c, method); e != nil {
+		e := s.authenticate(r, c, method)
+		if e == nil && method == http.MethodPost {
+			e = s.admit(w, r, c)
+		}
+		if e != nil {
 			rec := s.newRecord(c, endpoint)
 			s.fail(w, c, &rec, e)
 			s.finish(&rec, c)
@@ -221,6 +255,9 @@ func redact(secret string) string {
 
 // readBody reads a bounded request body.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *llm.Error) {
+	if body, ok := drainBody(r); ok {
+		return body, nil
+	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -27,6 +27,78 @@ type Key struct {
 	Models    []string   // allowed model patterns (path.Match syntax); empty means all
 	CreatedAt time.Time  //
 	RevokedAt *time.Time // nil while the key is active
+
+	// TeamID is the team the key belongs to ("" for none); the team's
+	// limits and budget apply on top of the key's own.
+	TeamID string
+	Limits Limits
+	// ExpiresAt, when set, is when the key stops working.
+	ExpiresAt *time.Time
+	// Metadata is free-form labels (app, owner, ...).
+	Metadata map[string]string
+}
+
+// Limits are the rate limits and spend budget of a key or a team. Zero
+// means unlimited.
+type Limits struct {
+	RPM int64 `json:"rpm"` // requests per minute (sliding window)
+	TPM int64 `json:"tpm"` // tokens (input + output) per minute
+	// Budget is the spend allowed per BudgetPeriod, in micro-dollars
+	// (1 USD = 1,000,000): integers, so sums never drift.
+	Budget       int64  `json:"budget_micro_usd"`
+	BudgetPeriod string `json:"budget_period"` // "day", "month" (UTC) or "total"; "" means "month"
+}
+
+// Team groups keys under shared limits and a shared budget.
+type Team struct {
+	ID        string
+	Name      string
+	Limits    Limits
+	Metadata  map[string]string
+	CreatedAt time.Time
+}
+
+// AuditEntry is one admin action.
+type AuditEntry struct {
+	ID     int64     `json:"id"`
+	Time   time.Time `json:"time"`
+	Actor  string    `json:"actor"`  // who: "admin:<fingerprint>" or "cli:<user>"; never a secret
+	Action string    `json:"action"` // "key.create", "key.update", "key.revoke", "team.create", ...
+	Target string    `json:"target"` // the id acted on
+	Detail string    `json:"detail"` // JSON of the change; never a secret
+}
+
+// Secret is a provider secret as stored: sealed (internal/secrets), never
+// in clear.
+type Secret struct {
+	Name      string
+	Sealed    []byte
+	UpdatedAt time.Time
+}
+
+// UsageFilter selects and groups request logs for usage reports.
+type UsageFilter struct {
+	From, To time.Time // [From, To); zero means unbounded
+	// GroupBy lists dimensions: "key", "team", "model", "provider", "day"
+	// (UTC). Empty means one total row.
+	GroupBy []string
+	KeyID   string // only this key; "" for all
+	TeamID  string // only this team; "" for all
+}
+
+// UsageRow is one group of a usage report. Only the dimensions grouped by
+// are set.
+type UsageRow struct {
+	Key          string `json:"key,omitempty"`
+	Team         string `json:"team,omitempty"`
+	Model        string `json:"model,omitempty"`
+	Provider     string `json:"provider,omitempty"`
+	Day          string `json:"day,omitempty"`
+	Requests     int64  `json:"requests"`
+	InputTokens  int64  `json:"input_tokens"`
+	OutputTokens int64  `json:"output_tokens"`
+	CachedTokens int64  `json:"cached_input_tokens"`
+	Cost         int64  `json:"cost_micro_usd"`
 }
 
 // RequestLog is one request as recorded by the gateway.
@@ -55,6 +127,11 @@ type RequestLog struct {
 	// Response is the answer's text, kept for requests that were shadowed
 	// and for their shadows, so the two can be compared later.
 	Response string `json:"response,omitempty"`
+	// TeamID is the key's team when the request was made.
+	TeamID string `json:"team_id,omitempty"`
+	// Cost is what the request cost, in micro-dollars, from its usage and
+	// the pricing table; 0 when the model has no price.
+	Cost int64 `json:"cost_micro_usd"`
 }
 
 // RequestFilter selects request logs, newest first.
@@ -84,6 +161,35 @@ type Store interface {
 	// matches. An id match wins over a name match. Revoking a revoked key
 	// succeeds and keeps the original RevokedAt.
 	RevokeKey(ctx context.Context, idOrName string) error
+	// Key returns the key with this id, or else this name; ErrNotFound if
+	// neither matches.
+	Key(ctx context.Context, idOrName string) (Key, error)
+	// UpdateKey replaces the mutable fields of the key k.ID names: Models,
+	// TeamID, Limits, ExpiresAt, Metadata. ErrNotFound if there is none.
+	UpdateKey(ctx context.Context, k Key) error
+
+	// CreateTeam stores a new team; ID and Name are required and unique
+	// (ErrDuplicate).
+	CreateTeam(ctx context.Context, t Team) error
+	// Team returns the team with this id, or else this name.
+	Team(ctx context.Context, idOrName string) (Team, error)
+	// ListTeams returns every team, oldest first.
+	ListTeams(ctx context.Context) ([]Team, error)
+	// UpdateTeam replaces the Limits and Metadata of the team t.ID names.
+	UpdateTeam(ctx context.Context, t Team) error
+
+	// Usage totals request logs by the filter's dimensions, ordered by
+	// them.
+	Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
+	// Spend is the sum of the costs of a key's (or, with team set, a
+	// team's) requests at or after since, in micro-dollars.
+	Spend(ctx context.Context, id string, team bool, since time.Time) (int64, error)
+
+	// AppendAudit records an admin action; a zero Time is set to now.
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// Audit returns the most recent admin actions, newest first; limit <= 0
+	// means 100.
+	Audit(ctx context.Context, limit int) ([]AuditEntry, error)
 
 	// InsertRequests writes a batch of request logs in one transaction. Every
 	// record needs an ID; a record whose ID is already stored is skipped, so
@@ -114,6 +220,12 @@ type Store interface {
 	CachedResponse(ctx context.Context, key string) (CachedResponse, error)
 	// PutCachedResponse stores an answer under its key, replacing any.
 	PutCachedResponse(ctx context.Context, c CachedResponse) error
+	// PutSecret stores a sealed provider secret under name, replacing any.
+	PutSecret(ctx context.Context, name string, sealed []byte) error
+	// Secrets returns every stored secret, by name.
+	Secrets(ctx context.Context) ([]Secret, error)
+	// DeleteSecret removes a secret; ErrNotFound if there is none.
+	DeleteSecret(ctx context.Context, name string) error
 
 	Ping(ctx context.Context) error
 	Close() error

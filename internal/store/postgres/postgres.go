@@ -65,6 +65,7 @@ var dialect = sqlstore.Dialect{
 	// database migrate independently; a hash collision only serialises.
 	LockMigrations: `SELECT pg_advisory_xact_lock(1937204588, hashtext(coalesce(current_schema(), '')))`,
 	Time:           func(t time.Time) any { return t },
+	Day:            `to_char(time AT TIME ZONE 'UTC', 'YYYY-MM-DD')`,
 	UniqueViolation: func(err error) (string, bool) {
 		var pe *pgconn.PgError
 		if errors.As(err, &pe) && pe.Code == "23505" { // unique_violation
@@ -139,7 +140,7 @@ var migrations = []string{
 	// 3: shadow requests point at their primary; answers kept for judging.
 	`ALTER TABLE request_logs ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE request_logs ADD COLUMN response TEXT NOT NULL DEFAULT ''`,
-	// 4 (eval): offline evaluation runs, their per-case results, and the
+	// 4: the replacement lab: offline evaluation runs, their per-case results, and the
 	// response cache that makes reruns free.
 	`CREATE TABLE eval_runs (
 		id          TEXT NOT NULL,
@@ -180,4 +181,43 @@ var migrations = []string{
 		latency_us BIGINT NOT NULL DEFAULT 0,
 		created_at TIMESTAMPTZ NOT NULL
 	)`,
+	// 5: the platform: key scopes, limits and budgets; teams; per-request
+	// cost (integer micro-dollars); the admin audit log; sealed provider
+	// secrets.
+	`ALTER TABLE api_keys ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE api_keys ADD COLUMN rpm BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN tpm BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN budget_micro_usd BIGINT NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN budget_period TEXT NOT NULL DEFAULT '';
+	ALTER TABLE api_keys ADD COLUMN expires_at TIMESTAMPTZ;
+	ALTER TABLE api_keys ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+	CREATE TABLE teams (
+		id               TEXT NOT NULL,
+		name             TEXT NOT NULL,
+		rpm              BIGINT NOT NULL DEFAULT 0,
+		tpm              BIGINT NOT NULL DEFAULT 0,
+		budget_micro_usd BIGINT NOT NULL DEFAULT 0,
+		budget_period    TEXT NOT NULL DEFAULT '',
+		metadata         TEXT NOT NULL DEFAULT '{}',
+		created_at       TIMESTAMPTZ NOT NULL,
+		CONSTRAINT teams_pkey PRIMARY KEY (id),
+		CONSTRAINT teams_name_key UNIQUE (name)
+	);
+	ALTER TABLE request_logs ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE request_logs ADD COLUMN cost_micro_usd BIGINT NOT NULL DEFAULT 0;
+	CREATE INDEX request_logs_team_time ON request_logs (team_id, time);
+	CREATE TABLE audit_log (
+		id     BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+		time   TIMESTAMPTZ NOT NULL,
+		actor  TEXT NOT NULL,
+		action TEXT NOT NULL,
+		target TEXT NOT NULL,
+		detail TEXT NOT NULL
+	);
+	-- Provider API keys sealed with the master key (internal/secrets).
+	CREATE TABLE provider_secrets (
+		name       TEXT PRIMARY KEY,
+		ciphertext BYTEA NOT NULL,
+		updated_at TIMESTAMPTZ NOT NULL
+	);`,
 }

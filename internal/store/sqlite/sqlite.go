@@ -124,6 +124,7 @@ var dialect = sqlstore.Dialect{
 	// Times are INTEGER unix microseconds: compact, sortable, and exactly
 	// the precision PostgreSQL keeps, so both stores round-trip alike.
 	Time:       func(t time.Time) any { return t.UnixMicro() },
+	Day:        `strftime('%Y-%m-%d', time / 1000000, 'unixepoch')`,
 	Positional: true,
 	UniqueViolation: func(err error) (string, bool) {
 		var se *sqlite.Error
@@ -190,7 +191,7 @@ var migrations = []string{
 	// 3: shadow requests point at their primary; answers kept for judging.
 	`ALTER TABLE request_logs ADD COLUMN parent_id TEXT NOT NULL DEFAULT '';
 	ALTER TABLE request_logs ADD COLUMN response TEXT NOT NULL DEFAULT ''`,
-	// 4 (eval): offline evaluation runs, their per-case results, and the
+	// 4: the replacement lab: offline evaluation runs, their per-case results, and the
 	// response cache that makes reruns free.
 	`CREATE TABLE eval_runs (
 		id          TEXT PRIMARY KEY,
@@ -230,4 +231,41 @@ var migrations = []string{
 		latency_us INTEGER NOT NULL DEFAULT 0,
 		created_at INTEGER NOT NULL
 	)`,
+	// 5: the platform: key scopes, limits and budgets; teams; per-request
+	// cost (integer micro-dollars); the admin audit log; sealed provider
+	// secrets.
+	`ALTER TABLE api_keys ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE api_keys ADD COLUMN rpm INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN tpm INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN budget_micro_usd INTEGER NOT NULL DEFAULT 0;
+	ALTER TABLE api_keys ADD COLUMN budget_period TEXT NOT NULL DEFAULT '';
+	ALTER TABLE api_keys ADD COLUMN expires_at INTEGER;
+	ALTER TABLE api_keys ADD COLUMN metadata TEXT NOT NULL DEFAULT '{}';
+	CREATE TABLE teams (
+		id               TEXT PRIMARY KEY,
+		name             TEXT NOT NULL UNIQUE,
+		rpm              INTEGER NOT NULL DEFAULT 0,
+		tpm              INTEGER NOT NULL DEFAULT 0,
+		budget_micro_usd INTEGER NOT NULL DEFAULT 0,
+		budget_period    TEXT NOT NULL DEFAULT '',
+		metadata         TEXT NOT NULL DEFAULT '{}',
+		created_at       INTEGER NOT NULL
+	);
+	ALTER TABLE request_logs ADD COLUMN team_id TEXT NOT NULL DEFAULT '';
+	ALTER TABLE request_logs ADD COLUMN cost_micro_usd INTEGER NOT NULL DEFAULT 0;
+	CREATE INDEX request_logs_team_time ON request_logs (team_id, time);
+	CREATE TABLE audit_log (
+		id     INTEGER PRIMARY KEY,
+		time   INTEGER NOT NULL,
+		actor  TEXT NOT NULL,
+		action TEXT NOT NULL,
+		target TEXT NOT NULL,
+		detail TEXT NOT NULL
+	);
+	-- Provider API keys sealed with the master key (internal/secrets).
+	CREATE TABLE provider_secrets (
+		name       TEXT PRIMARY KEY,
+		ciphertext BLOB NOT NULL,
+		updated_at INTEGER NOT NULL
+	);`,
 }

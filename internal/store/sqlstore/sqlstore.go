@@ -35,6 +35,9 @@ type Dialect struct {
 	// serialise concurrent migrators. SQLite leaves it empty: its migration
 	// transaction begins IMMEDIATE, which already holds the write lock.
 	LockMigrations string
+	// Day is an SQL expression of request_logs.time as its UTC date,
+	// 'YYYY-MM-DD', for usage reports grouped by day.
+	Day string
 	// Time converts a UTC, microsecond-truncated time to a bind argument.
 	Time func(time.Time) any
 	// UniqueViolation reports whether err is a unique-constraint violation
@@ -141,7 +144,8 @@ func (s *DB) Ping(ctx context.Context) error { return s.wrap("ping", s.db.PingCo
 // Close closes the database handle.
 func (s *DB) Close() error { return s.db.Close() }
 
-const keyColumns = `id, name, prefix, hash, models, created_at, revoked_at`
+const keyColumns = `id, name, prefix, hash, models, created_at, revoked_at,
+	team_id, rpm, tpm, budget_micro_usd, budget_period, expires_at, metadata`
 
 // CreateKey implements store.Store.
 func (s *DB) CreateKey(ctx context.Context, k store.Key) error {
@@ -164,13 +168,14 @@ func (s *DB) CreateKey(ctx context.Context, k store.Key) error {
 	if err != nil {
 		return s.wrap("create key", err)
 	}
-	var revoked any
-	if k.RevokedAt != nil {
-		revoked = s.time(*k.RevokedAt)
+	meta, err := metadataJSON(k.Metadata)
+	if err != nil {
+		return s.wrap("create key", err)
 	}
 	_, err = s.db.ExecContext(ctx,
-		`INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
-		k.ID, k.Name, k.Prefix, k.Hash, string(mj), s.time(k.CreatedAt), revoked)
+		`INSERT INTO api_keys (`+keyColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14)`,
+		k.ID, k.Name, k.Prefix, k.Hash, string(mj), s.time(k.CreatedAt), s.nullTime(k.RevokedAt),
+		k.TeamID, k.Limits.RPM, k.Limits.TPM, k.Limits.Budget, k.Limits.BudgetPeriod, s.nullTime(k.ExpiresAt), meta)
 	if what, ok := s.d.UniqueViolation(err); ok {
 		// The hash is not secret, but neither is it useful to a reader.
 		switch {
@@ -189,12 +194,13 @@ type rowScanner interface{ Scan(dest ...any) error }
 
 func scanKey(r rowScanner) (store.Key, error) {
 	var (
-		k       store.Key
-		models  string
-		created timeCol
-		revoked nullTimeCol
+		k                store.Key
+		models, meta     string
+		created          timeCol
+		revoked, expires nullTimeCol
 	)
-	if err := r.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &models, &created, &revoked); err != nil {
+	if err := r.Scan(&k.ID, &k.Name, &k.Prefix, &k.Hash, &models, &created, &revoked,
+		&k.TeamID, &k.Limits.RPM, &k.Limits.TPM, &k.Limits.Budget, &k.Limits.BudgetPeriod, &expires, &meta); err != nil {
 		return store.Key{}, err
 	}
 	if err := json.Unmarshal([]byte(models), &k.Models); err != nil {
@@ -203,9 +209,349 @@ func scanKey(r rowScanner) (store.Key, error) {
 	if len(k.Models) == 0 {
 		k.Models = nil
 	}
+	var err error
+	if k.Metadata, err = parseMetadata(meta); err != nil {
+		return store.Key{}, fmt.Errorf("key %s: metadata: %w", k.ID, err)
+	}
 	k.CreatedAt = created.t
 	k.RevokedAt = revoked.t
+	k.ExpiresAt = expires.t
 	return k, nil
+}
+
+func (s *DB) nullTime(t *time.Time) any {
+	if t == nil {
+		return nil
+	}
+	return s.time(*t)
+}
+
+// metadataJSON encodes labels; nil and empty both store as {}.
+func metadataJSON(m map[string]string) (string, error) {
+	if len(m) == 0 {
+		return "{}", nil
+	}
+	b, err := json.Marshal(m)
+	return string(b), err
+}
+
+// parseMetadata decodes labels; {} comes back as nil, like Models.
+func parseMetadata(s string) (map[string]string, error) {
+	var m map[string]string
+	if err := json.Unmarshal([]byte(s), &m); err != nil {
+		return nil, err
+	}
+	if len(m) == 0 {
+		return nil, nil
+	}
+	return m, nil
+}
+
+// Key implements store.Store.
+func (s *DB) Key(ctx context.Context, idOrName string) (store.Key, error) {
+	k, err := scanKey(s.db.QueryRowContext(ctx,
+		`SELECT `+keyColumns+` FROM api_keys WHERE id = $1
+		 UNION ALL
+		 SELECT `+keyColumns+` FROM api_keys WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM api_keys WHERE id = $1)`, idOrName))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Key{}, store.ErrNotFound
+	}
+	return k, s.wrap("key", err)
+}
+
+// UpdateKey implements store.Store.
+func (s *DB) UpdateKey(ctx context.Context, k store.Key) error {
+	models := k.Models
+	if models == nil {
+		models = []string{}
+	}
+	mj, err := json.Marshal(models)
+	if err != nil {
+		return s.wrap("update key", err)
+	}
+	meta, err := metadataJSON(k.Metadata)
+	if err != nil {
+		return s.wrap("update key", err)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE api_keys SET models = $2, team_id = $3, rpm = $4, tpm = $5,
+		budget_micro_usd = $6, budget_period = $7, expires_at = $8, metadata = $9 WHERE id = $1`,
+		k.ID, string(mj), k.TeamID, k.Limits.RPM, k.Limits.TPM, k.Limits.Budget, k.Limits.BudgetPeriod,
+		s.nullTime(k.ExpiresAt), meta)
+	return s.affected("update key", res, err)
+}
+
+// affected turns "no row changed" into ErrNotFound.
+func (s *DB) affected(op string, res sql.Result, err error) error {
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	n, err := res.RowsAffected()
+	if err != nil {
+		return s.wrap(op, err)
+	}
+	if n == 0 {
+		return store.ErrNotFound
+	}
+	return nil
+}
+
+const teamColumns = `id, name, rpm, tpm, budget_micro_usd, budget_period, metadata, created_at`
+
+// CreateTeam implements store.Store.
+func (s *DB) CreateTeam(ctx context.Context, t store.Team) error {
+	if t.ID == "" || t.Name == "" {
+		return fmt.Errorf("%s: create team: empty id or name", s.d.Name)
+	}
+	if t.CreatedAt.IsZero() {
+		t.CreatedAt = time.Now()
+	}
+	meta, err := metadataJSON(t.Metadata)
+	if err != nil {
+		return s.wrap("create team", err)
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO teams (`+teamColumns+`) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
+		t.ID, t.Name, t.Limits.RPM, t.Limits.TPM, t.Limits.Budget, t.Limits.BudgetPeriod, meta, s.time(t.CreatedAt))
+	if what, ok := s.d.UniqueViolation(err); ok {
+		if strings.Contains(what, "name") {
+			return fmt.Errorf("%w: a team named %q already exists", store.ErrDuplicate, t.Name)
+		}
+		return fmt.Errorf("%w: a team with id %q already exists", store.ErrDuplicate, t.ID)
+	}
+	return s.wrap("create team", err)
+}
+
+func scanTeam(r rowScanner) (store.Team, error) {
+	var (
+		t       store.Team
+		meta    string
+		created timeCol
+	)
+	if err := r.Scan(&t.ID, &t.Name, &t.Limits.RPM, &t.Limits.TPM, &t.Limits.Budget, &t.Limits.BudgetPeriod, &meta, &created); err != nil {
+		return store.Team{}, err
+	}
+	var err error
+	if t.Metadata, err = parseMetadata(meta); err != nil {
+		return store.Team{}, fmt.Errorf("team %s: metadata: %w", t.ID, err)
+	}
+	t.CreatedAt = created.t
+	return t, nil
+}
+
+// Team implements store.Store.
+func (s *DB) Team(ctx context.Context, idOrName string) (store.Team, error) {
+	t, err := scanTeam(s.db.QueryRowContext(ctx,
+		`SELECT `+teamColumns+` FROM teams WHERE id = $1
+		 UNION ALL
+		 SELECT `+teamColumns+` FROM teams WHERE name = $1 AND NOT EXISTS (SELECT 1 FROM teams WHERE id = $1)`, idOrName))
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Team{}, store.ErrNotFound
+	}
+	return t, s.wrap("team", err)
+}
+
+// ListTeams implements store.Store.
+func (s *DB) ListTeams(ctx context.Context) ([]store.Team, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+	if err != nil {
+		return nil, s.wrap("list teams", err)
+	}
+	defer rows.Close()
+	var out []store.Team
+	for rows.Next() {
+		t, err := scanTeam(rows)
+		if err != nil {
+			return nil, s.wrap("list teams", err)
+		}
+		out = append(out, t)
+	}
+	return out, s.wrap("list teams", rows.Err())
+}
+
+// UpdateTeam implements store.Store.
+func (s *DB) UpdateTeam(ctx context.Context, t store.Team) error {
+	meta, err := metadataJSON(t.Metadata)
+	if err != nil {
+		return s.wrap("update team", err)
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE teams SET rpm = $2, tpm = $3, budget_micro_usd = $4,
+		budget_period = $5, metadata = $6 WHERE id = $1`,
+		t.ID, t.Limits.RPM, t.Limits.TPM, t.Limits.Budget, t.Limits.BudgetPeriod, meta)
+	return s.affected("update team", res, err)
+}
+
+// usageDims maps a usage dimension to its column. Only these names reach
+// the SQL text.
+var usageDims = map[string]string{
+	"key": "key_id", "team": "team_id", "model": "model", "provider": "provider",
+}
+
+// Usage implements store.Store.
+func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRow, error) {
+	var cols []string
+	for _, g := range f.GroupBy {
+		c, ok := usageDims[g]
+		if g == "day" {
+			c, ok = s.d.Day, true
+		}
+		if !ok {
+			return nil, fmt.Errorf("%s: usage: unknown dimension %q (known: key, team, model, provider, day)", s.d.Name, g)
+		}
+		cols = append(cols, c)
+	}
+	var where []string
+	var args []any
+	arg := func(v any) string {
+		args = append(args, v)
+		return "$" + strconv.Itoa(len(args))
+	}
+	if !f.From.IsZero() {
+		where = append(where, "time >= "+arg(s.time(f.From)))
+	}
+	if !f.To.IsZero() {
+		where = append(where, "time < "+arg(s.time(f.To)))
+	}
+	if f.KeyID != "" {
+		where = append(where, "key_id = "+arg(f.KeyID))
+	}
+	if f.TeamID != "" {
+		where = append(where, "team_id = "+arg(f.TeamID))
+	}
+	// Shadow requests are the gateway's own traffic, not the key's.
+	where = append(where, "parent_id = ''")
+	q := `SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
+		COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_micro_usd), 0)`
+	for _, c := range cols {
+		q += ", " + c
+	}
+	q += " FROM request_logs WHERE " + strings.Join(where, " AND ")
+	if len(cols) > 0 {
+		q += " GROUP BY " + strings.Join(cols, ", ") + " ORDER BY " + strings.Join(cols, ", ")
+	}
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, s.wrap("usage", err)
+	}
+	defer rows.Close()
+	var out []store.UsageRow
+	for rows.Next() {
+		var r store.UsageRow
+		dims := make([]string, len(cols))
+		dest := []any{&r.Requests, &r.InputTokens, &r.OutputTokens, &r.CachedTokens, &r.Cost}
+		for i := range dims {
+			dest = append(dest, &dims[i])
+		}
+		if err := rows.Scan(dest...); err != nil {
+			return nil, s.wrap("usage", err)
+		}
+		for i, g := range f.GroupBy {
+			switch g {
+			case "key":
+				r.Key = dims[i]
+			case "team":
+				r.Team = dims[i]
+			case "model":
+				r.Model = dims[i]
+			case "provider":
+				r.Provider = dims[i]
+			case "day":
+				r.Day = dims[i]
+			}
+		}
+		if len(cols) == 0 && r.Requests == 0 {
+			continue
+		}
+		out = append(out, r)
+	}
+	return out, s.wrap("usage", rows.Err())
+}
+
+// Spend implements store.Store.
+func (s *DB) Spend(ctx context.Context, id string, team bool, since time.Time) (int64, error) {
+	col := "key_id"
+	if team {
+		col = "team_id"
+	}
+	var n int64
+	err := s.db.QueryRowContext(ctx, `SELECT COALESCE(SUM(cost_micro_usd), 0) FROM request_logs
+		WHERE `+col+` = $1 AND time >= $2 AND parent_id = ''`, id, s.time(since)).Scan(&n)
+	return n, s.wrap("spend", err)
+}
+
+// PutSecret implements store.Store.
+func (s *DB) PutSecret(ctx context.Context, name string, sealed []byte) error {
+	_, err := s.db.ExecContext(ctx, `INSERT INTO provider_secrets (name, ciphertext, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (name) DO UPDATE SET ciphertext = excluded.ciphertext, updated_at = excluded.updated_at`,
+		name, sealed, s.time(time.Now()))
+	return s.wrap("put secret", err)
+}
+
+// Secrets implements store.Store.
+func (s *DB) Secrets(ctx context.Context) ([]store.Secret, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT name, ciphertext, updated_at FROM provider_secrets ORDER BY name`)
+	if err != nil {
+		return nil, s.wrap("secrets", err)
+	}
+	defer rows.Close()
+	var out []store.Secret
+	for rows.Next() {
+		var (
+			sec store.Secret
+			t   timeCol
+		)
+		if err := rows.Scan(&sec.Name, &sec.Sealed, &t); err != nil {
+			return nil, s.wrap("secrets", err)
+		}
+		sec.UpdatedAt = t.t
+		out = append(out, sec)
+	}
+	return out, s.wrap("secrets", rows.Err())
+}
+
+// DeleteSecret implements store.Store.
+func (s *DB) DeleteSecret(ctx context.Context, name string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM provider_secrets WHERE name = $1`, name)
+	return s.affected("delete secret", res, err)
+}
+
+// AppendAudit implements store.Store.
+func (s *DB) AppendAudit(ctx context.Context, e store.AuditEntry) error {
+	if e.Time.IsZero() {
+		e.Time = time.Now()
+	}
+	text := func(v string) string {
+		if s.d.CleanText != nil {
+			return s.d.CleanText(v)
+		}
+		return v
+	}
+	_, err := s.db.ExecContext(ctx, `INSERT INTO audit_log (time, actor, action, target, detail) VALUES ($1, $2, $3, $4, $5)`,
+		s.time(e.Time), text(e.Actor), text(e.Action), text(e.Target), text(e.Detail))
+	return s.wrap("append audit", err)
+}
+
+// Audit implements store.Store.
+func (s *DB) Audit(ctx context.Context, limit int) ([]store.AuditEntry, error) {
+	if limit <= 0 {
+		limit = 100
+	}
+	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	if err != nil {
+		return nil, s.wrap("audit", err)
+	}
+	defer rows.Close()
+	var out []store.AuditEntry
+	for rows.Next() {
+		var (
+			e store.AuditEntry
+			t timeCol
+		)
+		if err := rows.Scan(&e.ID, &t, &e.Actor, &e.Action, &e.Target, &e.Detail); err != nil {
+			return nil, s.wrap("audit", err)
+		}
+		e.Time = t.t
+		out = append(out, e)
+	}
+	return out, s.wrap("audit", rows.Err())
 }
 
 // KeyByHash implements store.Store.
@@ -260,9 +606,10 @@ func (s *DB) RevokeKey(ctx context.Context, idOrName string) error {
 
 const requestColumns = `id, time, key_id, endpoint, requested_model, provider, model, stream, status,
 	latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
-	reasoning_tokens, error_class, error_message, reasoning, metadata, attempts, parent_id, response`
+	reasoning_tokens, error_class, error_message, reasoning, metadata, attempts, parent_id, response,
+	team_id, cost_micro_usd`
 
-const numRequestColumns = 23
+const numRequestColumns = 25
 
 // insertChunk rows go in one INSERT: few round trips for PostgreSQL, and
 // 2000 parameters, well under both databases' limits (SQLite: 32766).
@@ -353,6 +700,7 @@ func (s *DB) appendRequestArgs(args []any, r *store.RequestLog) []any {
 		r.Usage.OutputTokens, r.Usage.ReasoningTokens,
 		text(r.ErrorClass), text(r.ErrorMessage), text(r.Reasoning), text(r.Metadata), text(r.Attempts),
 		text(r.ParentID), text(r.Response),
+		text(r.TeamID), r.Cost,
 	)
 }
 
@@ -387,7 +735,8 @@ func (s *DB) Requests(ctx context.Context, f store.RequestFilter) ([]store.Reque
 			&r.Model, &r.Stream, &status, &latency, &ttft,
 			&r.Usage.InputTokens, &r.Usage.CachedInputTokens, &r.Usage.CacheWriteTokens,
 			&r.Usage.OutputTokens, &r.Usage.ReasoningTokens,
-			&r.ErrorClass, &r.ErrorMessage, &r.Reasoning, &r.Metadata, &r.Attempts, &r.ParentID, &r.Response); err != nil {
+			&r.ErrorClass, &r.ErrorMessage, &r.Reasoning, &r.Metadata, &r.Attempts, &r.ParentID, &r.Response,
+			&r.TeamID, &r.Cost); err != nil {
 			return nil, s.wrap("requests", err)
 		}
 		r.Time = t.t

@@ -44,6 +44,14 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"RequestsFilterAndOrder", testRequestsFilterAndOrder},
 		{"RequestsDefaultLimit", testRequestsDefaultLimit},
 		{"CanceledContext", testCanceledContext},
+		{"KeyScopesRoundTrip", testKeyScopes},
+		{"KeyByIDOrName", testKeyByIDOrName},
+		{"UpdateKey", testUpdateKey},
+		{"Teams", testTeams},
+		{"UsageGrouping", testUsage},
+		{"Spend", testSpend},
+		{"Audit", testAudit},
+		{"Secrets", testSecrets},
 	}
 	tests = append(tests, evalTests()...)
 	for _, tc := range tests {
@@ -370,6 +378,8 @@ func fullLog(n int) store.RequestLog {
 		Attempts:     `[{"target":"openai/gpt-4o","outcome":"ok","status":200}]`,
 		ParentID:     "req_parent",
 		Response:     "The answer: 42 ✓",
+		TeamID:       "team_0001",
+		Cost:         1<<41 + int64(n),
 	}
 }
 
