@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
 
@@ -328,4 +329,23 @@ func must[T any](v T, err error) T {
 		panic(err)
 	}
 	return v
+}
+
+// Limits speak the client's dialect: an Anthropic client over its key's RPM
+// gets Anthropic's rate_limit_error with retry-after, which its SDK reads.
+func TestRPMLimitAnthropicDialect(t *testing.T) {
+	e := newEnv(t, withPrices)
+	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("hello world"))
+	k := createKey(t, e.srv.URL, map[string]any{"name": "limited", "rpm": 1})
+	e.key = k.Key
+	c := anthropicClient(e)
+	if _, err := c.Messages.New(context.Background(), hiParams("openai/gpt-4o-mini")); err != nil {
+		t.Fatal(err)
+	}
+	_, err := c.Messages.New(context.Background(), hiParams("openai/gpt-4o-mini"))
+	var apiErr *anthropic.Error
+	if !errors.As(err, &apiErr) || apiErr.StatusCode != 429 || apiErr.Response.Header.Get("Retry-After") == "" ||
+		apiErr.Response.Header.Get("X-Ratelimit-Limit-Requests") != "1" || !strings.Contains(apiErr.RawJSON(), `"type":"rate_limit_error"`) {
+		t.Fatalf("second request: %v", err)
+	}
 }
