@@ -178,7 +178,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 
 // banner tells a first-time user what is running and what to do next.
 func banner(ctx context.Context, w io.Writer, cfg *config.Config, found []config.EnvProvider, g *gateway.Gateway, addr string) {
-	fmt.Fprintf(w, "switchyard %s listening on http://%s (OpenAI-compatible API at http://%s/v1)\n", version, addr, addr)
+	fmt.Fprintf(w, "switchyard %s listening on http://%s (OpenAI base URL http://%s/v1, Anthropic base URL http://%s)\n", version, addr, addr, addr)
 	fmt.Fprintf(w, "storage: %s\n", redactDSN(cfg.Storage))
 	if found != nil {
 		fmt.Fprintln(w, "no config file: providers from the environment:")
