@@ -29,7 +29,7 @@ import (
 // env is a gateway in front of one fake upstream, with every OpenAI-family
 // provider type configured against it.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	fake   *fakeupstream.Server
 	gw     *gateway.Gateway
 	srv    *httptest.Server
@@ -37,7 +37,7 @@ type env struct {
 	client openai.Client
 }
 
-func newEnv(t *testing.T, mutate ...func(*config.Config)) *env {
+func newEnv(t testing.TB, mutate ...func(*config.Config)) *env {
 	t.Helper()
 	fake := fakeupstream.New()
 	t.Cleanup(fake.Close)

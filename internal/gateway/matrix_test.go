@@ -288,7 +288,7 @@ func TestFeatureMatrix(t *testing.T) {
 }
 
 // matrixEnv is one gateway with every matrix vendor pointed at one fake.
-func matrixEnv(t *testing.T) *env {
+func matrixEnv(t testing.TB) *env {
 	return newEnv(t, func(c *config.Config) {
 		u := c.Providers[0].BaseURL // the fake's URL + "/v1"
 		base := strings.TrimSuffix(u, "/v1")
