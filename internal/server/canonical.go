@@ -1,14 +1,12 @@
 package server
 
 import (
-	"context"
 	"strings"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
-	"github.com/switchyard-ai/switchyard/internal/router"
 )
 
 // maxRecorded bounds the text and reasoning a tap keeps for the request log.
@@ -117,19 +115,21 @@ func replyText(r *provider.Reply) string {
 // from the tap when the stream was encoded from canonical events, else
 // from the OpenAI-dialect chunks.
 type textRecorder struct {
-	st provider.Stream
-	b  strings.Builder
+	tap *tapped
+	b   strings.Builder
 }
 
+func newTextRecorder(st provider.Stream) *textRecorder { return &textRecorder{tap: tapOf(st)} }
+
 func (t *textRecorder) add(chunk []byte) {
-	if tapOf(t.st) == nil {
+	if t.tap == nil {
 		t.b.WriteString(openaiwire.StreamText(chunk))
 	}
 }
 
 func (t *textRecorder) String() string {
-	if tp := tapOf(t.st); tp != nil {
-		return tp.Text()
+	if t.tap != nil {
+		return t.tap.Text()
 	}
 	return t.b.String()
 }
@@ -156,18 +156,4 @@ func openAI(includeUsage bool) encoding {
 			return openaiwire.NewStreamEncoder(s, includeUsage)
 		},
 	}
-}
-
-// openAICanonical sends an OpenAI-dialect request to t through the
-// canonical model instead of the fast path.
-func (s *Server) openAICanonical(ctx context.Context, t router.Target, req *openaiwire.ChatRequest, strip bool) (*provider.Reply, error) {
-	creq, err := openaiwire.DecodeChat(req)
-	if err != nil {
-		return nil, err
-	}
-	g, err := t.Provider.Generate(ctx, creq, t.Model)
-	if err != nil {
-		return nil, err
-	}
-	return openAI(req.IncludeUsage).reply(g, req.Stream, strip)
 }

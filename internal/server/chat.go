@@ -40,12 +40,24 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		return
 	}
 	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
-		if rt.StripReasoning {
-			// Reasoning is removed from canonical events, so a stripped
-			// route takes the canonical path even for OpenAI-wire vendors.
-			return s.openAICanonical(ctx, t, req, true)
-		}
 		return provider.Chat(ctx, t.Provider, req, t.Model)
+	}
+	if rt.StripReasoning {
+		// Reasoning is removed from canonical events, so a stripped route
+		// takes the canonical path even for OpenAI-wire vendors.
+		creq, err := openaiwire.DecodeChat(req)
+		if err != nil {
+			s.fail(w, c, &rec, llm.AsError(err))
+			return
+		}
+		enc := openAI(req.IncludeUsage)
+		chat = func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+			g, err := t.Provider.Generate(ctx, creq, t.Model)
+			if err != nil {
+				return nil, err
+			}
+			return enc.reply(g, req.Stream, true)
+		}
 	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)
 	// Shadows copy the request whatever became of it; when there are any,
@@ -89,7 +101,7 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 			rec.Response = replyText(reply)
 		default:
 			st := reply.Stream
-			text := textRecorder{st: st}
+			text := newTextRecorder(st)
 			rec.Status = http.StatusOK
 			for {
 				chunk, err := st.Next()
@@ -120,7 +132,7 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 // failed before it was a failed attempt, answered with an error status),
 // so the status can be sent at once.
 func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
-	text := textRecorder{st: st}
+	text := newTextRecorder(st)
 	defer func() {
 		rec.Usage, rec.Reasoning = st.Usage(), st.Reasoning()
 		rec.Response = text.String()
