@@ -23,11 +23,9 @@ import (
 // to Anthropic (PROTOCOLS.md pitfall 4).
 const Origin = "anthropic"
 
-// Header names a client may send for the vendor, kept in llm.Request.Header.
-const (
-	HeaderBeta    = "Anthropic-Beta"
-	HeaderVersion = "Anthropic-Version"
-)
+// HeaderBeta is the header a client may send for the vendor, kept in
+// llm.Request.Header.
+const HeaderBeta = "Anthropic-Beta"
 
 // knownFields are the top-level request fields with a canonical home;
 // every other field goes to llm.Request.Extra untouched.
@@ -157,12 +155,9 @@ func decodeHeaders(h http.Header) map[string][]string {
 			}
 		}
 	}
-	if v := strings.TrimSpace(h.Get(HeaderVersion)); v != "" {
-		if out == nil {
-			out = map[string][]string{}
-		}
-		out[HeaderVersion] = []string{v}
-	}
+	// anthropic-version is not kept: it names the client's wire format,
+	// which the ingress has already decoded, and the Anthropic adapter
+	// sends the version it is configured with.
 	return out
 }
 

@@ -496,3 +496,24 @@ func TestAnthropicShadow(t *testing.T) {
 		t.Errorf("primary %+v\nshadow %+v", primary, shadow)
 	}
 }
+
+// What a vendor cannot take from an Anthropic request is named in
+// x-switchyard-dropped-params, never dropped silently.
+func TestDroppedParamsNamed(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("ok"))
+	e.fake.Handle(":generateContent", jsonResponse(200, `{"candidates":[{"content":{"role":"model","parts":[{"text":"ok"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":7,"candidatesTokenCount":4,"totalTokenCount":11}}`))
+	h := map[string]string{"x-api-key": e.key, "anthropic-version": "2023-06-01"}
+	for model, want := range map[string]string{
+		"m-openai": "top_k,cache_control,service_tier",
+		"m-gemini": "user,cache_control,service_tier",
+	} {
+		body := `{"model":"` + model + `","max_tokens":10,"top_k":5,"metadata":{"user_id":"u1"},"service_tier":"auto",
+			"system":[{"type":"text","text":"be brief","cache_control":{"type":"ephemeral"}}],
+			"messages":[{"role":"user","content":"hi"}]}`
+		status, hdr, raw := rawMessages(t, e, "/v1/messages", body, h)
+		if status != 200 || hdr.Get("X-Switchyard-Dropped-Params") != want {
+			t.Errorf("%s: %d dropped %q, want %q: %s", model, status, hdr.Get("X-Switchyard-Dropped-Params"), want, raw)
+		}
+	}
+}

@@ -82,3 +82,23 @@ func TestCollectCutStream(t *testing.T) {
 		t.Fatalf("err = %v, want a stream_cut *Error", err)
 	}
 }
+
+func TestUsesCacheControl(t *testing.T) {
+	mark := []byte(`{"type":"ephemeral"}`)
+	for _, tt := range []struct {
+		name string
+		r    Request
+		want bool
+	}{
+		{"none", Request{Messages: []Message{{Role: RoleUser, Parts: []Part{{Type: PartText, Text: "hi"}}}}}, false},
+		{"system", Request{System: []Part{{Type: PartText, Text: "s", CacheControl: mark}}}, true},
+		{"message", Request{Messages: []Message{{Role: RoleUser, Parts: []Part{{Type: PartText, Text: "hi", CacheControl: mark}}}}}, true},
+		{"tool result content", Request{Messages: []Message{{Role: RoleUser, Parts: []Part{{Type: PartToolResult,
+			ToolResult: &ToolResult{CallID: "c", Content: []Part{{Type: PartText, Text: "r", CacheControl: mark}}}}}}}}, true},
+		{"tool", Request{Tools: []Tool{{Name: "f", CacheControl: mark}}}, true},
+	} {
+		if got := tt.r.UsesCacheControl(); got != tt.want {
+			t.Errorf("%s: %v", tt.name, got)
+		}
+	}
+}

@@ -188,3 +188,38 @@ type Reasoning struct {
 	// ("summarized", "omitted"), when given.
 	Summary string `json:"summary,omitempty"`
 }
+
+// UsesCacheControl reports whether any block, system part or tool carries
+// Anthropic's cache_control, so that encoders for other vendors can name
+// the marker as dropped.
+func (r *Request) UsesCacheControl() bool {
+	parts := func(ps []Part) bool {
+		for _, p := range ps {
+			if len(p.CacheControl) > 0 {
+				return true
+			}
+			if p.ToolResult != nil {
+				for _, q := range p.ToolResult.Content {
+					if len(q.CacheControl) > 0 {
+						return true
+					}
+				}
+			}
+		}
+		return false
+	}
+	if parts(r.System) {
+		return true
+	}
+	for _, m := range r.Messages {
+		if parts(m.Parts) {
+			return true
+		}
+	}
+	for _, t := range r.Tools {
+		if len(t.CacheControl) > 0 {
+			return true
+		}
+	}
+	return false
+}

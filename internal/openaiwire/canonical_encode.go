@@ -140,6 +140,11 @@ func EncodeChat(r *llm.Request, model string, opt EncodeOptions) (body []byte, d
 	if r.TopK != nil {
 		dropped = append(dropped, "top_k")
 	}
+	if r.UsesCacheControl() {
+		// OpenAI-wire vendors cache prompt prefixes on their own, but the
+		// client's markers go nowhere, and it should know.
+		dropped = append(dropped, "cache_control")
+	}
 	var system []string
 	for _, p := range r.System {
 		if p.Type == llm.PartText && p.Text != "" {

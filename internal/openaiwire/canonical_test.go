@@ -188,7 +188,7 @@ func TestEncodeChatFromAnotherDialect(t *testing.T) {
 		t.Fatal(err)
 	}
 	pt.Golden(t, "encode_chat_anthropic.golden", indentJSON(t, body))
-	if want := []string{"top_k", "reasoning.summary", "container", "metadata"}; !slices.Equal(dropped, want) {
+	if want := []string{"top_k", "cache_control", "reasoning.summary", "container", "metadata"}; !slices.Equal(dropped, want) {
 		t.Errorf("dropped = %v, want %v", dropped, want)
 	}
 	s := string(body)

@@ -229,6 +229,10 @@ func encode(r *llm.Request, model string, opt encodeOptions) ([]byte, []string, 
 	if r.User != "" {
 		dropped = append(dropped, "user")
 	}
+	if r.UsesCacheControl() {
+		// Gemini caches through cachedContent objects, not markers.
+		dropped = append(dropped, "cache_control")
+	}
 	// Gemini speaks no client dialect: the client's vendor-specific fields
 	// and headers have nowhere to go.
 	extra := make([]string, 0, len(r.Extra)+len(r.Header))
