@@ -73,6 +73,9 @@ type fixture struct {
 	// in and out are the canonical input and output tokens; cached the
 	// cached input tokens; -1 in means the vendor reported none.
 	in, out, cached int64
+	// detail, when set, also checks the reasoning and cache-write tokens.
+	detail                 bool
+	reasoningTok, writeTok int64
 	// sent checks the body the upstream received.
 	sent func(t *testing.T, body string)
 	// status and retryAfter are the expected error, for failures.
@@ -230,6 +233,35 @@ var features = []feature{
 		}
 		return f, true, ""
 	}},
+	{"usage (cached, reasoning)", func(v vendor) (fixture, bool, string) {
+		// Each vendor's own way of saying: 100 input tokens of which 60
+		// read from a cache, 40 output tokens of which 25 reasoning.
+		f := fixture{text: hello, in: 100, out: 40, cached: 60, detail: true, reasoningTok: 25}
+		openAIUsage := func(usage string) fakeupstream.Response {
+			return jsonResponse(200, `{"id":"chatcmpl-u","object":"chat.completion","created":1,"model":"m","choices":[{"index":0,"message":{"role":"assistant","content":"`+hello+`"},"finish_reason":"stop"}],"usage":`+usage+`}`)
+		}
+		switch v.typ {
+		case "anthropic":
+			// Anthropic's input_tokens excludes both cache counters.
+			f.in, f.writeTok = 110, 10
+			f.resp = jsonResponse(200, `{"id":"msg_u","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[{"type":"text","text":"`+hello+`"}],"stop_reason":"end_turn","stop_sequence":null,"usage":{"input_tokens":40,"cache_creation_input_tokens":10,"cache_read_input_tokens":60,"output_tokens":40,"output_tokens_details":{"thinking_tokens":25}}}`)
+		case "gemini":
+			// Gemini's candidates exclude thoughts.
+			f.resp = jsonResponse(200, `{"candidates":[{"content":{"role":"model","parts":[{"text":"`+hello+`"}]},"finishReason":"STOP","index":0}],"usageMetadata":{"promptTokenCount":100,"cachedContentTokenCount":60,"candidatesTokenCount":15,"thoughtsTokenCount":25,"totalTokenCount":140},"modelVersion":"gemini-2.5-pro","responseId":"u"}`)
+		case "xai":
+			// xAI's completion_tokens exclude reasoning.
+			f.resp = openAIUsage(`{"prompt_tokens":100,"completion_tokens":15,"total_tokens":140,"prompt_tokens_details":{"cached_tokens":60},"completion_tokens_details":{"reasoning_tokens":25}}`)
+		case "deepseek":
+			f.resp = openAIUsage(`{"prompt_tokens":100,"completion_tokens":40,"total_tokens":140,"prompt_tokens_details":{"cached_tokens":60},"completion_tokens_details":{"reasoning_tokens":25},"prompt_cache_hit_tokens":60,"prompt_cache_miss_tokens":40}`)
+		case "mistral":
+			// Mistral reports no reasoning tokens.
+			f.reasoningTok = 0
+			f.resp = openAIUsage(`{"prompt_tokens":100,"completion_tokens":40,"total_tokens":140,"prompt_tokens_details":{"cached_tokens":60}}`)
+		default:
+			f.resp = openAIUsage(`{"prompt_tokens":100,"completion_tokens":40,"total_tokens":140,"prompt_tokens_details":{"cached_tokens":60},"completion_tokens_details":{"reasoning_tokens":25}}`)
+		}
+		return f, true, ""
+	}},
 	{"upstream errors", func(v vendor) (fixture, bool, string) {
 		f := fixture{status: 429, retryAfter: true}
 		switch v.typ {
@@ -258,9 +290,10 @@ const anthropicTextStream = "event: message_start\n" +
 
 // got is what a client saw.
 type got struct {
-	text, reasoning string
-	tools           []string
-	in, out, cached int64
+	text, reasoning        string
+	tools                  []string
+	in, out, cached        int64
+	reasoningTok, writeTok int64
 	status          int
 	retryAfter      string
 }
@@ -343,11 +376,15 @@ func runCell(t *testing.T, v vendor, f fixture, dialect string) {
 	if g.in != f.in || g.out != f.out || g.cached != f.cached {
 		t.Errorf("usage in %d out %d cached %d, want %d %d %d", g.in, g.out, g.cached, f.in, f.out, f.cached)
 	}
+	if f.detail && (g.reasoningTok != f.reasoningTok || g.writeTok != f.writeTok) {
+		t.Errorf("reasoning tokens %d cache-write tokens %d, want %d %d", g.reasoningTok, g.writeTok, f.reasoningTok, f.writeTok)
+	}
 	if f.sent != nil {
 		f.sent(t, string(e.fake.LastRequest().Body))
 	}
 	l := e.logs()[0]
-	if l.Usage.InputTokens != f.in || l.Usage.OutputTokens != f.out || l.Usage.CachedInputTokens != f.cached {
+	if l.Usage.InputTokens != f.in || l.Usage.OutputTokens != f.out || l.Usage.CachedInputTokens != f.cached ||
+		f.detail && (l.Usage.ReasoningTokens != f.reasoningTok || l.Usage.CacheWriteTokens != f.writeTok) {
 		t.Errorf("request log usage %+v, want in %d out %d cached %d", l.Usage, f.in, f.out, f.cached)
 	}
 	if f.reasoning && l.Reasoning == "" {
@@ -407,6 +444,7 @@ func viaOpenAI(t *testing.T, e *env, model string, f fixture) got {
 		g.tools = append(g.tools, tc.Function.Name)
 	}
 	g.in, g.out, g.cached = usage.PromptTokens, usage.CompletionTokens, usage.PromptTokensDetails.CachedTokens
+	g.reasoningTok, g.writeTok = usage.CompletionTokensDetails.ReasoningTokens, usage.PromptTokensDetails.CacheWriteTokens
 	return g
 }
 
@@ -474,6 +512,7 @@ func viaAnthropic(t *testing.T, e *env, model string, f fixture) got {
 	u := msg.Usage
 	g.in = u.InputTokens + u.CacheReadInputTokens + u.CacheCreationInputTokens
 	g.out, g.cached = u.OutputTokens, u.CacheReadInputTokens
+	g.reasoningTok, g.writeTok = u.OutputTokensDetails.ThinkingTokens, u.CacheCreationInputTokens
 	return g
 }
 
