@@ -294,8 +294,8 @@ type got struct {
 	tools                  []string
 	in, out, cached        int64
 	reasoningTok, writeTok int64
-	status          int
-	retryAfter      string
+	status                 int
+	retryAfter             string
 }
 
 func TestFeatureMatrix(t *testing.T) {
