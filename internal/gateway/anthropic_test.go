@@ -517,3 +517,27 @@ func TestDroppedParamsNamed(t *testing.T) {
 		}
 	}
 }
+
+// The Go SDK's beta surface posts to /v1/messages?beta=true with
+// anthropic-beta headers: the route ignores the query, and the betas reach
+// Anthropic but no other vendor.
+func TestAnthropicBetaHeaders(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-message-thinking.json"))
+	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("ok"))
+	body := `{"model":"MODEL","max_tokens":10,"messages":[{"role":"user","content":"hi"}]}`
+	h := map[string]string{"Authorization": "Bearer " + e.key, "anthropic-version": "2026-10-21", "anthropic-beta": "context-1m-2025-08-07"}
+	for _, tt := range []struct{ model, want string }{{"m-anthropic", "context-1m-2025-08-07"}, {"m-openai", ""}} {
+		status, _, raw := rawMessages(t, e, "/v1/messages?beta=true", strings.Replace(body, "MODEL", tt.model, 1), h)
+		if status != 200 {
+			t.Fatalf("%s: %d %s", tt.model, status, raw)
+		}
+		sent := e.fake.LastRequest()
+		if got := sent.Header.Get("Anthropic-Beta"); got != tt.want {
+			t.Errorf("%s: upstream anthropic-beta %q, want %q", tt.model, got, tt.want)
+		}
+		if sent.Header.Get("Authorization") != "" && tt.model == "m-anthropic" || strings.Contains(sent.Header.Get("Authorization"), e.key) {
+			t.Errorf("%s: the client's key reached the vendor: %v", tt.model, sent.Header)
+		}
+	}
+}
