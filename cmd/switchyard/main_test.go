@@ -33,7 +33,7 @@ func TestConfigCheck(t *testing.T) {
 }
 
 func TestExampleConfigChecks(t *testing.T) {
-	for _, v := range []string{"OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "XAI_API_KEY", "DEEPSEEK_API_KEY", "MISTRAL_API_KEY", "SWITCHYARD_ADMIN_KEY", "TOGETHER_API_KEY", "VLLM_API_KEY"} {
+	for _, v := range []string{"OPENAI_API_KEY", "AZURE_OPENAI_API_KEY", "ANTHROPIC_API_KEY", "GEMINI_API_KEY", "XAI_API_KEY", "DEEPSEEK_API_KEY", "MISTRAL_API_KEY", "SWITCHYARD_ADMIN_KEY", "TOGETHER_API_KEY", "VLLM_API_KEY"} {
 		t.Setenv(v, "test-"+v)
 	}
 	if out, err := runCLI(t, "config", "check", "-c", "../../switchyard.example.yaml"); err != nil {

@@ -965,9 +965,9 @@ func TestExample(t *testing.T) {
 	const path = "../../switchyard.example.yaml"
 	vars := map[string]string{
 		"OPENAI_API_KEY": "sk-openai", "AZURE_OPENAI_API_KEY": "az", "XAI_API_KEY": "xai",
-		"DEEPSEEK_API_KEY": "ds", "MISTRAL_API_KEY": "mi",
+		"DEEPSEEK_API_KEY": "ds", "MISTRAL_API_KEY": "mi", "ANTHROPIC_API_KEY": "an", "GEMINI_API_KEY": "ge",
 	}
-	c, err := Load(path, Options{ProviderTypes: testTypes, Getenv: env(vars)})
+	c, err := Load(path, Options{ProviderTypes: append(slices.Clone(testTypes), "anthropic", "gemini"), Getenv: env(vars)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -975,13 +975,13 @@ func TestExample(t *testing.T) {
 	for _, p := range c.Providers {
 		types[p.Type]++
 	}
-	if want := map[string]int{"openai": 1, "azure-openai": 1, "xai": 1, "deepseek": 1, "mistral": 1, "openai-compatible": 2}; !reflect.DeepEqual(types, want) {
+	if want := map[string]int{"openai": 1, "azure-openai": 1, "anthropic": 1, "gemini": 1, "xai": 1, "deepseek": 1, "mistral": 1, "openai-compatible": 2}; !reflect.DeepEqual(types, want) {
 		t.Errorf("provider types %v, want %v", types, want)
 	}
 	if len(c.Models) != 2 {
 		t.Errorf("%d models, want 2", len(c.Models))
 	}
-	if p := c.Providers[5]; p.Reasoning != "think-tags" || p.BaseURL != "http://localhost:8000/v1" {
+	if p := c.Providers[7]; p.Reasoning != "think-tags" || p.BaseURL != "http://localhost:8000/v1" {
 		t.Errorf("vllm provider %+v", p)
 	}
 	if p := c.Providers[1]; p.APIVersion == "" {
