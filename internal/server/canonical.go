@@ -7,18 +7,29 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/router"
 )
 
 // maxRecorded bounds the text and reasoning a tap keeps for the request log.
 const maxRecorded = 1 << 20
 
+// policy is what a route asks of a canonical answer on its way out.
+type policy struct {
+	strip    bool // drop reasoning parts: the client does not see them
+	keepText bool // record the answer's text, for shadow comparisons
+}
+
+func routePolicy(rt *router.Route) policy {
+	return policy{strip: rt.StripReasoning, keepText: len(rt.Shadows) > 0}
+}
+
 // tap passes a canonical stream through on its way to the client's
-// encoder. It records the answer's text and reasoning for the request log,
-// and drops reasoning parts (renumbering the rest) when the route strips
-// reasoning: the log keeps what the client does not see.
+// encoder. It records the answer's reasoning for the request log (and its
+// text when asked), and drops reasoning parts (renumbering the rest) when
+// the route strips reasoning: the log keeps what the client does not see.
 type tap struct {
-	src   llm.Stream
-	strip bool
+	src llm.Stream
+	policy
 
 	text, reasoning strings.Builder
 	part            llm.PartType // type of the open part
@@ -26,7 +37,7 @@ type tap struct {
 	dropped         int          // parts dropped so far
 }
 
-func newTap(src llm.Stream, strip bool) *tap { return &tap{src: src, strip: strip} }
+func newTap(src llm.Stream, p policy) *tap { return &tap{src: src, policy: p} }
 
 func (t *tap) Next() (llm.Event, error) {
 	for {
@@ -41,7 +52,9 @@ func (t *tap) Next() (llm.Event, error) {
 		case llm.EventDelta:
 			switch t.part {
 			case llm.PartText:
-				record(&t.text, ev.Text)
+				if t.keepText {
+					record(&t.text, ev.Text)
+				}
 			case llm.PartReasoning:
 				record(&t.reasoning, ev.Text)
 			}
@@ -91,8 +104,8 @@ type encoding struct {
 
 // reply turns a canonical generation into a reply in the client's dialect,
 // whole or streamed.
-func (enc encoding) reply(g *provider.Generation, stream, strip bool) (*provider.Reply, error) {
-	t := newTap(g.Events, strip)
+func (enc encoding) reply(g *provider.Generation, stream bool, p policy) (*provider.Reply, error) {
+	t := newTap(g.Events, p)
 	if !stream {
 		resp, err := llm.Collect(t)
 		if err != nil {

@@ -24,7 +24,7 @@ func answer() *llm.Response {
 // A stripped route's clients see no reasoning parts, the remaining parts are
 // renumbered so the stream stays well formed, and the log keeps the text.
 func TestTapStripsReasoning(t *testing.T) {
-	tp := newTap(answer().Events(), true)
+	tp := newTap(answer().Events(), policy{strip: true, keepText: true})
 	got, err := llm.Collect(tp)
 	if err != nil {
 		t.Fatal(err)
@@ -45,7 +45,7 @@ func TestTapStripsReasoning(t *testing.T) {
 }
 
 func TestTapPassesReasoning(t *testing.T) {
-	tp := newTap(answer().Events(), false)
+	tp := newTap(answer().Events(), policy{})
 	got, err := llm.Collect(tp)
 	if err != nil {
 		t.Fatal(err)
@@ -55,6 +55,10 @@ func TestTapPassesReasoning(t *testing.T) {
 	}
 	if tp.Reasoning() != "first I think" {
 		t.Fatalf("recorded reasoning %q", tp.Reasoning())
+	}
+	// Text is kept only for routes with shadows.
+	if tp.Text() != "" {
+		t.Fatalf("recorded text %q without keepText", tp.Text())
 	}
 }
 

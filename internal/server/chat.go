@@ -56,7 +56,7 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 			if err != nil {
 				return nil, err
 			}
-			return enc.reply(g, req.Stream, true)
+			return enc.reply(g, req.Stream, routePolicy(rt))
 		}
 	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)

@@ -51,7 +51,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, c *call) {
 		if err != nil {
 			return nil, err
 		}
-		return anthropicEncoding.reply(g, req.Stream, rt.StripReasoning)
+		return anthropicEncoding.reply(g, req.Stream, routePolicy(rt))
 	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), call)
 	keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, call, s.shadowDone(rec)) > 0
