@@ -1,15 +1,10 @@
 package main
 
 import (
-	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"math"
-	"net/url"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +19,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/pricing"
+	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
 
 // exampleAnswers scripts the fake models of examples/eval: for each case,
@@ -243,42 +239,8 @@ func TestEvalExample(t *testing.T) {
 		testEvalExample(t, "sqlite:"+filepath.Join(t.TempDir(), "eval.db"))
 	})
 	t.Run("postgres", func(t *testing.T) {
-		testEvalExample(t, postgresSchema(t))
+		testEvalExample(t, testenv.PostgresSchema(t))
 	})
-}
-
-// postgresSchema creates a schema for t on the test server, dropped when t
-// ends, and returns a DSN that uses it.
-func postgresSchema(t *testing.T) string {
-	dsn := os.Getenv("SWITCHYARD_TEST_POSTGRES")
-	switch dsn {
-	case "off":
-		t.Skip("SWITCHYARD_TEST_POSTGRES=off")
-	case "":
-		dsn = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
-	db, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "sy_eval_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(t.Context(), "CREATE SCHEMA "+schema); err != nil {
-		db.Close()
-		t.Fatalf("PostgreSQL at %s: %v (start it, or set SWITCHYARD_TEST_POSTGRES=off)", dsn, err)
-	}
-	t.Cleanup(func() {
-		defer db.Close()
-		if _, err := db.ExecContext(context.Background(), "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, _ := url.Parse(dsn)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 func testEvalExample(t *testing.T, storage string) {

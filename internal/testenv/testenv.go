@@ -33,9 +33,9 @@ func random() string {
 	return hex.EncodeToString(b)
 }
 
-// PostgresSchema creates a fresh schema for t, drops it when t ends, and
-// returns a DSN whose search_path points at it.
-func PostgresSchema(t testing.TB) string {
+// Postgres returns the test server's DSN, skipping t only when
+// SWITCHYARD_TEST_POSTGRES=off.
+func Postgres(t testing.TB) string {
 	t.Helper()
 	dsn := os.Getenv("SWITCHYARD_TEST_POSTGRES")
 	switch dsn {
@@ -44,10 +44,18 @@ func PostgresSchema(t testing.TB) string {
 	case "":
 		dsn = DefaultPostgres
 	}
-	u, err := url.Parse(dsn)
-	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
+	if u, err := url.Parse(dsn); err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
 		t.Fatalf("SWITCHYARD_TEST_POSTGRES must be a postgres:// URL (or \"off\")")
 	}
+	return dsn
+}
+
+// PostgresSchema creates a fresh schema for t, drops it when t ends, and
+// returns a DSN whose search_path points at it.
+func PostgresSchema(t testing.TB) string {
+	t.Helper()
+	dsn := Postgres(t)
+	u, _ := url.Parse(dsn)
 	db, err := sql.Open("pgx", dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -60,8 +68,10 @@ func PostgresSchema(t testing.TB) string {
 		t.Fatalf("cannot reach PostgreSQL at %s (start it with scripts/services.sh, or set SWITCHYARD_TEST_POSTGRES=off): %v", u.Redacted(), err)
 	}
 	t.Cleanup(func() {
-		db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
-		db.Close()
+		defer db.Close()
+		if _, err := db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
+			t.Errorf("drop schema %s: %v", schema, err)
+		}
 	})
 	q := u.Query()
 	q.Set("search_path", schema)

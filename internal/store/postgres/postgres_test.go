@@ -1,100 +1,23 @@
 package postgres_test
 
 import (
-	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
-	"net/url"
-	"os"
 	"strings"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/switchyard-ai/switchyard/internal/store"
 	"github.com/switchyard-ai/switchyard/internal/store/postgres"
 	"github.com/switchyard-ai/switchyard/internal/store/storetest"
+	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
-
-const defaultDSN = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-var (
-	reachOnce sync.Once
-	reachErr  error
-)
-
-// baseDSN returns the test server's DSN. It skips the test only when
-// SWITCHYARD_TEST_POSTGRES=off: an unreachable server fails the test, so that
-// a green run means PostgreSQL was really tested.
-func baseDSN(t *testing.T) string {
-	t.Helper()
-	dsn := os.Getenv("SWITCHYARD_TEST_POSTGRES")
-	switch dsn {
-	case "off":
-		t.Skip("SWITCHYARD_TEST_POSTGRES=off")
-	case "":
-		dsn = defaultDSN
-	}
-	u, err := url.Parse(dsn)
-	if err != nil || !strings.HasPrefix(u.Scheme, "postgres") {
-		t.Fatalf("SWITCHYARD_TEST_POSTGRES must be a postgres:// URL (or \"off\")")
-	}
-	reachOnce.Do(func() {
-		db, err := sql.Open("pgx", dsn)
-		if err != nil {
-			reachErr = err
-			return
-		}
-		defer db.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		defer cancel()
-		reachErr = db.PingContext(ctx)
-	})
-	if reachErr != nil {
-		t.Fatalf("cannot reach PostgreSQL at %s: %v\n"+
-			"Start it with:  pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\n"+
-			"or point SWITCHYARD_TEST_POSTGRES at another server, or set it to \"off\" to skip these tests.",
-			u.Redacted(), reachErr)
-	}
-	return dsn
-}
-
-// schemaDSN creates a fresh schema for t, drops it when t ends, and returns
-// a DSN whose search_path points at it.
-func schemaDSN(t *testing.T) string {
-	t.Helper()
-	base := baseDSN(t)
-	db, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "sy_test_" + hex.EncodeToString(b)
-	if _, err := db.ExecContext(t.Context(), `CREATE SCHEMA `+schema); err != nil {
-		db.Close()
-		t.Fatalf("create schema: %v", err)
-	}
-	t.Cleanup(func() {
-		defer db.Close()
-		if _, err := db.ExecContext(context.Background(), `DROP SCHEMA `+schema+` CASCADE`); err != nil {
-			t.Errorf("drop schema %s: %v", schema, err)
-		}
-	})
-	u, _ := url.Parse(base)
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 func TestConformance(t *testing.T) {
-	baseDSN(t) // fail (or skip) once here rather than in every subtest
+	testenv.PostgresSchema(t) // fail (or skip) once here rather than in every subtest
 	storetest.Run(t, func(t *testing.T) store.Store {
-		s, err := postgres.Open(t.Context(), schemaDSN(t))
+		s, err := postgres.Open(t.Context(), testenv.PostgresSchema(t))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -115,7 +38,7 @@ func migrationCount(t *testing.T, db *sql.DB) (n, max int) {
 // the advisory lock must let exactly one migrate and the others see its
 // result.
 func TestConcurrentOpen(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := testenv.PostgresSchema(t)
 	const replicas = 6
 	var wg sync.WaitGroup
 	stores := make([]store.Store, replicas)
@@ -147,7 +70,7 @@ func TestConcurrentOpen(t *testing.T) {
 }
 
 func TestMigrationsIdempotent(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := testenv.PostgresSchema(t)
 	for i := range 3 {
 		s, err := postgres.Open(t.Context(), dsn)
 		if err != nil {
@@ -170,7 +93,7 @@ func TestMigrationsIdempotent(t *testing.T) {
 }
 
 func TestOpenForms(t *testing.T) {
-	dsn := schemaDSN(t)
+	dsn := testenv.PostgresSchema(t)
 	for _, d := range []string{dsn, "postgresql" + strings.TrimPrefix(dsn, "postgres")} {
 		s, err := store.Open(t.Context(), d)
 		if err != nil {
@@ -186,7 +109,7 @@ func TestOpenForms(t *testing.T) {
 
 // TestErrorsHidePassword: connection errors end up in logs.
 func TestErrorsHidePassword(t *testing.T) {
-	baseDSN(t)
+	testenv.Postgres(t)
 	for _, dsn := range []string{
 		"postgres://u:hunter2secret@127.0.0.1:1/x?connect_timeout=2",
 		"postgres://u:hunter2secret@127.0.0.1:5432/x?sslmode=bogus",
