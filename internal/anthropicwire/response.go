@@ -3,10 +3,10 @@ package anthropicwire
 import (
 	"bytes"
 	"encoding/json"
-	"errors"
 	"io"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
@@ -243,11 +243,7 @@ func (s *stream) step() {
 	}
 	ev, err := s.r.Next()
 	if err != nil {
-		if errors.Is(err, sse.ErrEventTooLarge) {
-			s.err = malformed("the upstream sent an oversized stream event")
-			return
-		}
-		s.err = &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before message_stop"}
+		s.err = upstream.ReadError(err)
 		return
 	}
 	if ev.Comment || ev.Data == nil {

@@ -2,11 +2,9 @@ package gemini
 
 import (
 	"bytes"
-	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"encoding/json"
-	"errors"
 	"io"
 	"strconv"
 	"strings"
@@ -401,7 +399,7 @@ func (s *stream) Next() (llm.Event, error) {
 					s.err = err
 				}
 			} else {
-				s.err = cut(err)
+				s.err = upstream.ReadError(err)
 			}
 			continue
 		}
@@ -413,20 +411,4 @@ func (s *stream) Next() (llm.Event, error) {
 			s.err = err
 		}
 	}
-}
-
-// cut turns a read error into the failure the client sees.
-func cut(err error) error {
-	var le *llm.Error
-	switch {
-	case errors.As(err, &le):
-		return le
-	case errors.Is(err, context.Canceled):
-		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: "the upstream stream timed out"}
-	case errors.Is(err, sse.ErrEventTooLarge):
-		return upstream.Malformed("the upstream sent a stream event larger than the gateway accepts")
-	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before it was complete"}
 }

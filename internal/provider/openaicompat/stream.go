@@ -2,9 +2,7 @@ package openaicompat
 
 import (
 	"bytes"
-	"context"
 	"encoding/json"
-	"errors"
 	"io"
 	"strings"
 
@@ -63,7 +61,7 @@ func (s *stream) Next() ([]byte, error) {
 		}
 		ev, err := s.rd.Next()
 		if err != nil {
-			return nil, s.cut(err)
+			return nil, upstream.ReadError(err)
 		}
 		if ev.Comment {
 			// Keep-alives (DeepSeek's ": keep-alive") keep the client's
@@ -169,22 +167,6 @@ func (s *stream) chunk(data, raw []byte) ([]byte, error) {
 		s.last = append(s.last[:0], data...)
 	}
 	return frame(c), nil
-}
-
-// cut turns a read error into the failure the client sees.
-func (s *stream) cut(err error) error {
-	var le *llm.Error
-	switch {
-	case errors.As(err, &le):
-		return le
-	case errors.Is(err, context.Canceled):
-		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: "the upstream stream timed out"}
-	case errors.Is(err, sse.ErrEventTooLarge):
-		return upstream.Malformed("the upstream sent a stream event larger than the gateway accepts")
-	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before it was complete"}
 }
 
 func (s *stream) splitter(index any) *thinkSplitter {

@@ -3,11 +3,14 @@ package upstream
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"net/http"
 	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
+	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
 func TestClassify(t *testing.T) {
@@ -89,5 +92,23 @@ func TestReadBody(t *testing.T) {
 	var e *llm.Error
 	if !errors.As(err, &e) || e.Class != "upstream_malformed" {
 		t.Fatalf("oversized: %v", err)
+	}
+}
+
+func TestReadError(t *testing.T) {
+	own := &llm.Error{Kind: llm.KindTimeout, Class: "idle_timeout"}
+	for _, tt := range []struct {
+		err   error
+		class string
+	}{
+		{own, "idle_timeout"},
+		{fmt.Errorf("read: %w", context.Canceled), "client_gone"},
+		{context.DeadlineExceeded, "upstream_timeout"},
+		{sse.ErrEventTooLarge, "upstream_malformed"},
+		{io.ErrUnexpectedEOF, "stream_cut"},
+	} {
+		if got := ReadError(tt.err); got.Class != tt.class {
+			t.Errorf("%v: class %q, want %q", tt.err, got.Class, tt.class)
+		}
 	}
 }
