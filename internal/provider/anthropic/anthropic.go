@@ -4,15 +4,10 @@
 package anthropic
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
-	"fmt"
-	"io"
 	"net/http"
 	"strings"
-
-	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/switchyard-ai/switchyard/internal/anthropicwire"
 	"github.com/switchyard-ai/switchyard/internal/config"
@@ -171,44 +166,14 @@ func (p *Provider) Embeddings(ctx context.Context, body jsonobj.Object, model st
 
 // do sends one request and turns every failure into an *llm.Error.
 func (p *Provider) do(ctx context.Context, path string, body []byte, req *llm.Request) (*http.Response, error) {
-	// The timeout covers the whole call, body included, so the context is
-	// cancelled when the body is closed.
-	cancel := context.CancelFunc(func() {})
-	if p.cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, p.cfg.Timeout)
-	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, p.base+path, bytes.NewReader(body))
-	if err != nil {
-		cancel()
-		return nil, &llm.Error{Kind: llm.KindServer, Class: "config", Message: fmt.Sprintf("provider %q: bad upstream URL", p.cfg.Name)}
-	}
-	p.setHeaders(httpReq, req)
-	resp, err := p.client.Do(httpReq)
-	if err != nil {
-		cancel()
-		return nil, upstream.TransportError(ctx, p.cfg.Name, err)
-	}
-	if resp.StatusCode >= 300 {
-		defer cancel()
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, p.upstreamError(resp, raw)
-	}
-	resp.Body = &upstream.CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
-	return resp, nil
+	return upstream.Post(ctx, upstream.Call{Client: p.client, Provider: p.cfg.Name, Timeout: p.cfg.Timeout,
+		URL: p.base + path, Body: body, Stream: req.Stream, Header: p.cfg.Headers,
+		Auth: func(h http.Header) { p.setHeaders(h, req) }, Error: p.upstreamError})
 }
 
-func (p *Provider) setHeaders(httpReq *http.Request, req *llm.Request) {
-	h := httpReq.Header
-	h.Set("Content-Type", "application/json")
-	if req.Stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	for k, v := range p.cfg.Headers {
-		h.Set(k, v)
-	}
+// setHeaders sets Anthropic's own headers: the betas an Anthropic client
+// asked for, the API version and the key.
+func (p *Provider) setHeaders(h http.Header, req *llm.Request) {
 	// Betas are Anthropic's own switches: only an Anthropic client can have
 	// meant them for this vendor.
 	if req.Dialect == llm.DialectAnthropic {
@@ -223,10 +188,7 @@ func (p *Provider) setHeaders(httpReq *http.Request, req *llm.Request) {
 	if p.cfg.APIKey != "" {
 		h.Set("X-Api-Key", p.cfg.APIKey)
 	}
-	traceContext.Inject(httpReq.Context(), propagation.HeaderCarrier(h))
 }
-
-var traceContext = propagation.TraceContext{}
 
 // upstreamError translates Anthropic's error answer (PROTOCOLS.md 5.7),
 // keeping its status, type, message and retry-after.

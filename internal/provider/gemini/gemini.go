@@ -40,18 +40,14 @@
 package gemini
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
-
-	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -177,50 +173,20 @@ func (a *Adapter) opURL(model, method string) string {
 
 // do sends one request and turns every failure into an *llm.Error.
 func (a *Adapter) do(ctx context.Context, url string, body []byte, stream bool) (*http.Response, error) {
-	// The timeout covers the whole call, body included, so the context is
-	// cancelled when the body is closed.
-	cancel := context.CancelFunc(func() {})
-	if a.cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
-	}
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		cancel()
-		return nil, &llm.Error{Kind: llm.KindServer, Class: "config", Message: fmt.Sprintf("provider %q: bad upstream URL", a.cfg.Name)}
-	}
-	h := httpReq.Header
-	h.Set("Content-Type", "application/json")
-	if stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	for k, v := range a.cfg.Headers {
-		h.Set(k, v)
-	}
-	if a.cfg.APIKey != "" {
-		if a.vertex {
-			h.Set("Authorization", "Bearer "+a.cfg.APIKey)
-		} else {
-			h.Set("X-Goog-Api-Key", a.cfg.APIKey)
-		}
-	}
-	// W3C trace context, so the upstream's spans join the request's trace.
-	propagation.TraceContext{}.Inject(ctx, propagation.HeaderCarrier(h))
+	return upstream.Post(ctx, upstream.Call{Client: a.client, Provider: a.cfg.Name, Timeout: a.cfg.Timeout,
+		URL: url, Body: body, Stream: stream, Header: a.cfg.Headers, Auth: a.auth, Error: a.upstreamError})
+}
 
-	resp, err := a.client.Do(httpReq)
-	if err != nil {
-		cancel()
-		return nil, upstream.TransportError(ctx, a.cfg.Name, err)
+// auth sends the key as Vertex AI (a bearer token) or the Developer API
+// (x-goog-api-key) wants it.
+func (a *Adapter) auth(h http.Header) {
+	switch {
+	case a.cfg.APIKey == "":
+	case a.vertex:
+		h.Set("Authorization", "Bearer "+a.cfg.APIKey)
+	default:
+		h.Set("X-Goog-Api-Key", a.cfg.APIKey)
 	}
-	if resp.StatusCode >= 300 {
-		defer cancel()
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, a.upstreamError(resp, raw)
-	}
-	resp.Body = &upstream.CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
-	return resp, nil
 }
 
 // apiError is Google's error body: {"error":{code,message,status,details}}.

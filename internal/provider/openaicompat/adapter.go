@@ -10,15 +10,11 @@
 package openaicompat
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-
-	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
@@ -249,67 +245,18 @@ func (a *Adapter) do(ctx context.Context, op, model string, body []byte, stream 
 	if a.q.URL != nil {
 		url = a.q.URL(a.base, op, model)
 	}
-	// The timeout covers the whole call, body included, so the context is
-	// cancelled when the body is closed.
-	cancel := context.CancelFunc(func() {})
-	if a.cfg.Timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, a.cfg.Timeout)
-	}
-	httpReq, err := a.newRequest(ctx, url, body, stream)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	resp, err := a.send(httpReq)
-	if err != nil {
-		cancel()
-		return nil, err
-	}
-	resp.Body = &upstream.CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
-	return resp, nil
+	return upstream.Post(ctx, upstream.Call{Client: a.client, Provider: a.cfg.Name, Timeout: a.cfg.Timeout,
+		URL: url, Body: body, Stream: stream, Header: a.cfg.Headers, Auth: a.auth, Error: a.upstreamError})
 }
 
-func (a *Adapter) newRequest(ctx context.Context, url string, body []byte, stream bool) (*http.Request, error) {
-	httpReq, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return nil, &llm.Error{Kind: llm.KindServer, Class: "config", Message: fmt.Sprintf("provider %q: bad upstream URL", a.cfg.Name)}
+func (a *Adapter) auth(h http.Header) {
+	switch {
+	case a.cfg.APIKey == "":
+	case a.q.Auth != nil:
+		a.q.Auth(h, a.cfg.APIKey)
+	default:
+		h.Set("Authorization", "Bearer "+a.cfg.APIKey)
 	}
-	h := httpReq.Header
-	h.Set("Content-Type", "application/json")
-	if stream {
-		h.Set("Accept", "text/event-stream")
-	} else {
-		h.Set("Accept", "application/json")
-	}
-	for k, v := range a.cfg.Headers {
-		h.Set(k, v)
-	}
-	if a.cfg.APIKey != "" {
-		if a.q.Auth != nil {
-			a.q.Auth(h, a.cfg.APIKey)
-		} else {
-			h.Set("Authorization", "Bearer "+a.cfg.APIKey)
-		}
-	}
-	// W3C trace context, so the upstream's spans join the request's trace.
-	// An explicit propagator: the global one is whatever a library set.
-	traceContext.Inject(ctx, propagation.HeaderCarrier(h))
-	return httpReq, nil
-}
-
-var traceContext = propagation.TraceContext{}
-
-func (a *Adapter) send(httpReq *http.Request) (*http.Response, error) {
-	resp, err := a.client.Do(httpReq)
-	if err != nil {
-		return nil, upstream.TransportError(httpReq.Context(), a.cfg.Name, err)
-	}
-	if resp.StatusCode >= 300 {
-		defer resp.Body.Close()
-		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, a.upstreamError(resp, raw)
-	}
-	return resp, nil
 }
 
 // upstreamError translates a vendor's error answer, keeping its status,

@@ -6,12 +6,16 @@
 package upstream
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"time"
+
+	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/sse"
@@ -19,6 +23,73 @@ import (
 
 // MaxBody bounds a non-streamed upstream body.
 const MaxBody = 64 << 20
+
+// Call is one POST of a JSON body to a vendor.
+type Call struct {
+	Client   *http.Client
+	Provider string        // the provider's name, for errors
+	Timeout  time.Duration // bounds the whole call, body included; 0 for none
+	URL      string
+	Body     []byte
+	Stream   bool              // ask for an event stream
+	Header   map[string]string // the provider's configured headers
+	// Auth sets the vendor's credentials and its own headers, after the
+	// configured ones.
+	Auth func(h http.Header)
+	// Error translates the vendor's error answer (status ≥ 300, the first
+	// MiB of its body).
+	Error func(resp *http.Response, body []byte) *llm.Error
+}
+
+// traceContext is explicit: the global propagator is whatever a library
+// set.
+var traceContext = propagation.TraceContext{}
+
+// Post sends c and turns every failure into an *llm.Error. The returned
+// body cancels the call's context when closed, so a stream's timeout and
+// connection go with it. The W3C trace context is sent, so that the
+// vendor's spans join the request's trace.
+func Post(ctx context.Context, c Call) (*http.Response, error) {
+	cancel := context.CancelFunc(func() {})
+	if c.Timeout > 0 {
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, c.URL, bytes.NewReader(c.Body))
+	if err != nil {
+		cancel()
+		return nil, &llm.Error{Kind: llm.KindServer, Class: "config", Message: fmt.Sprintf("provider %q: bad upstream URL", c.Provider)}
+	}
+	h := req.Header
+	h.Set("Content-Type", "application/json")
+	if c.Stream {
+		h.Set("Accept", "text/event-stream")
+	} else {
+		h.Set("Accept", "application/json")
+	}
+	for k, v := range c.Header {
+		h.Set(k, v)
+	}
+	if c.Auth != nil {
+		c.Auth(h)
+	}
+	traceContext.Inject(ctx, propagation.HeaderCarrier(h))
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		// Classified before cancel, which would make every failure look
+		// like the client's going away.
+		e := TransportError(ctx, c.Provider, err)
+		cancel()
+		return nil, e
+	}
+	if resp.StatusCode >= 300 {
+		defer cancel()
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+		return nil, c.Error(resp, raw)
+	}
+	resp.Body = &CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
+	return resp, nil
+}
 
 // TransportError classifies a failure to get a response at all from the
 // provider called name.

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/sse"
@@ -110,5 +112,42 @@ func TestReadError(t *testing.T) {
 		if got := ReadError(tt.err); got.Class != tt.class {
 			t.Errorf("%v: class %q, want %q", tt.err, got.Class, tt.class)
 		}
+	}
+}
+
+func TestPost(t *testing.T) {
+	var got http.Header
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got = r.Header.Clone()
+		if r.URL.Path == "/fail" {
+			w.WriteHeader(429)
+			io.WriteString(w, "slow down")
+			return
+		}
+		io.WriteString(w, "ok")
+	}))
+	defer srv.Close()
+	call := Call{Client: srv.Client(), Provider: "acme", Timeout: time.Minute, URL: srv.URL + "/ok", Body: []byte("{}"), Stream: true,
+		Header: map[string]string{"X-Team": "a"}, Auth: func(h http.Header) { h.Set("X-Key", "k") },
+		Error: func(resp *http.Response, body []byte) *llm.Error {
+			return &llm.Error{Kind: llm.KindRateLimit, Message: string(body)}
+		}}
+	resp, err := Post(context.Background(), call)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if got.Get("Accept") != "text/event-stream" || got.Get("Content-Type") != "application/json" || got.Get("X-Team") != "a" || got.Get("X-Key") != "k" {
+		t.Errorf("headers sent: %v", got)
+	}
+	call.URL = srv.URL + "/fail"
+	if _, err := Post(context.Background(), call); err == nil || err.(*llm.Error).Message != "slow down" {
+		t.Errorf("error answer: %v", err)
+	}
+	// A refused connection is the vendor's failure, not the client's
+	// departure, even though the call's context is released at once.
+	call.URL = "http://127.0.0.1:1/x"
+	if _, err := Post(context.Background(), call); err == nil || err.(*llm.Error).Class != "upstream_connection" {
+		t.Errorf("refused: %v", err)
 	}
 }
