@@ -114,7 +114,8 @@ providers:
 	type answer struct {
 		id      string
 		replica int
-		at      time.Time
+		sent    time.Time // when the request was sent
+		at      time.Time // when its answer was read
 	}
 	var (
 		mu       sync.Mutex
@@ -133,6 +134,7 @@ providers:
 				req, _ := http.NewRequestWithContext(ctx, "POST", urls[r]+"/v1/chat/completions",
 					strings.NewReader(`{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"hi"}]}`))
 				req.Header.Set("Authorization", "Bearer "+created.Key)
+				sent := time.Now()
 				resp, err := client.Do(req)
 				if err != nil {
 					if ctx.Err() == nil {
@@ -145,7 +147,7 @@ providers:
 				resp.Body.Close()
 				mu.Lock()
 				if resp.StatusCode == 200 {
-					answers = append(answers, answer{resp.Header.Get("X-Request-Id"), r, time.Now()})
+					answers = append(answers, answer{resp.Header.Get("X-Request-Id"), r, sent, time.Now()})
 				} else {
 					failed[r]++
 				}
@@ -154,10 +156,14 @@ providers:
 		})
 	}
 	time.Sleep(1500 * time.Millisecond)
+	procs[2].Process.Signal(syscall.SIGKILL)
+	procs[2].Wait()
+	// Once the process is reaped it can answer nothing more: a request
+	// sent after this cannot have been served by it. (An answer already on
+	// its way may still be read after this moment.)
 	mu.Lock()
 	killedAt = time.Now()
 	mu.Unlock()
-	procs[2].Process.Signal(syscall.SIGKILL)
 	wg.Wait()
 	// The survivors stop gracefully, flushing their logs.
 	for _, p := range procs[:2] {
@@ -184,7 +190,7 @@ providers:
 	var oldestLost time.Duration
 	for _, a := range answers {
 		served[a.replica]++
-		if a.at.After(killedAt) {
+		if a.sent.After(killedAt) {
 			servedAfterKill[a.replica]++
 		}
 		if !stored[a.id] {
