@@ -122,8 +122,6 @@ func withDefaults(p config.Router) config.Router {
 	return p
 }
 
-func (r *Router) maxRetryWait() time.Duration { return r.policy.MaxRetryWait }
-
 func (r *Router) logger() *slog.Logger {
 	if r.Logger != nil {
 		return r.Logger

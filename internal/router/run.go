@@ -163,7 +163,7 @@ func (r *Router) serve(ctx context.Context, rt *Route, t Target, probe, more boo
 			return false, e
 		}
 		wait := r.backoff(n, err.RetryAfter)
-		if wait > r.maxRetryWait() || time.Now().Add(wait).After(deadline) {
+		if wait > r.policy.MaxRetryWait || time.Now().Add(wait).After(deadline) {
 			// The vendor asks for longer than the gateway waits in
 			// silence: the next target, or the client, decides.
 			return false, e
@@ -375,8 +375,8 @@ func (r *Router) hedge(ctx context.Context, rt *Route, a, b Target, call Call, r
 	launch := func(i int, t Target) {
 		lctx, cancel := context.WithCancelCause(ctx)
 		cancels[i] = cancel
-		// Both were closed when the race began; Allow can only say
-		// whether a breaker half-opened since.
+		// Both were closed when the race began; Allow only says whether
+		// the request has become a probe since.
 		_, probe := r.health(t).breaker.Allow()
 		go func() {
 			reply, att, err := r.attempt(lctx, rt, t, probe, call, i == 1)
@@ -527,7 +527,7 @@ func Retryable(e *llm.Error) bool {
 // full jitter, capped by max_backoff and max_retry_wait, and never shorter
 // than the upstream's retry-after.
 func (r *Router) backoff(try int, retryAfter string) time.Duration {
-	ceiling := min(r.policy.RetryBackoff<<try, r.policy.MaxBackoff, r.maxRetryWait())
+	ceiling := min(r.policy.RetryBackoff<<try, r.policy.MaxBackoff, r.policy.MaxRetryWait)
 	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
 	if ra := parseRetryAfter(retryAfter); ra > d {
 		d = ra
