@@ -76,6 +76,9 @@ type Server struct {
 	Teams TeamLookup
 	// Pricing prices each request from its usage; nil records no cost.
 	Pricing *pricing.Table
+
+	// catalog caches the model lists vendors sent (models.go).
+	catalog modelCatalog
 	// Changed, when set, is called after an admin change to keys or
 	// teams, to tell the other replicas (their caches must forget).
 	Changed func(ctx context.Context, what string)
