@@ -57,6 +57,10 @@ type Server struct {
 	RequestLog RequestLogger
 	// AdminKey guards /admin; empty disables the admin API.
 	AdminKey string
+	// Actor, when set, is who the audit log names for every admin
+	// request, instead of the admin key's fingerprint: the CLI's
+	// in-process API sets the person at the terminal.
+	Actor string
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
 	// Logger gets one line per request.
