@@ -7,7 +7,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,11 +14,14 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	osuser "os/user"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/redis/go-redis/v9"
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/limits"
@@ -46,10 +48,10 @@ type adminFlags struct {
 	config, server, adminKey string
 }
 
-func (a *adminFlags) register(fs *flag.FlagSet) {
-	fs.StringVar(&a.config, "c", "", "config file (for its storage, when not using --server)")
-	fs.StringVar(&a.server, "server", os.Getenv("SWITCHYARD_SERVER"), "URL of a running gateway (default $SWITCHYARD_SERVER; else the store is used directly)")
-	fs.StringVar(&a.adminKey, "admin-key", "", "admin key for --server (default $SWITCHYARD_ADMIN_KEY)")
+func (a *adminFlags) register(fs *pflag.FlagSet) {
+	configFlag(fs, &a.config, "config `FILE`, for its storage, when not using --server")
+	fs.StringVar(&a.server, "server", os.Getenv("SWITCHYARD_SERVER"), "`URL` of a running gateway (default $SWITCHYARD_SERVER; else the store is used directly)")
+	fs.StringVar(&a.adminKey, "admin-key", "", "admin `KEY` for --server (default $SWITCHYARD_ADMIN_KEY)")
 }
 
 func (a *adminFlags) client(ctx context.Context) (*adminClient, error) {
@@ -74,6 +76,7 @@ func (a *adminFlags) client(ctx context.Context) (*adminClient, error) {
 	b := make([]byte, 16)
 	rand.Read(b)
 	adminKey := hex.EncodeToString(b) // this process's only: never leaves it
+	user := cliUser()
 	spend := func(ctx context.Context, subject string, since time.Time) (int64, error) {
 		kind, id, _ := strings.Cut(subject, ":")
 		return st.Spend(ctx, id, kind == "team", since)
@@ -84,6 +87,9 @@ func (a *adminFlags) client(ctx context.Context) (*adminClient, error) {
 		AdminKey: adminKey,
 		Logger:   slog.New(slog.DiscardHandler),
 		Limits:   limits.NewLocal(spend),
+		// The audit log names the person at this terminal: there is no
+		// admin key to name, only this process's throwaway one.
+		Actor: user,
 	}
 	closeFn := func() { st.Close() }
 	if cfg.Redis != "" {
@@ -128,11 +134,7 @@ func (c *adminClient) do(ctx context.Context, method, path string, body, out any
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	req.Header.Set("Content-Type", "application/json")
-	actor := "cli"
-	if u := os.Getenv("USER"); u != "" {
-		actor += ":" + u
-	}
-	req.Header.Set("X-Switchyard-Actor", actor)
+	req.Header.Set("X-Switchyard-Actor", cliUser())
 	resp, err := c.http.Do(req)
 	if err != nil {
 		return err
@@ -161,6 +163,24 @@ func (c *adminClient) do(ctx context.Context, method, path string, body, out any
 	return nil
 }
 
+// cliUser names who runs this command, for the audit log:
+// "cli:USER@HOST". A gateway called with --server puts its admin key's
+// fingerprint before it.
+func cliUser() string {
+	u := os.Getenv("USER")
+	if cu, err := osuser.Current(); err == nil && cu.Username != "" {
+		u = cu.Username
+	}
+	if u == "" {
+		u = "unknown"
+	}
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "unknown"
+	}
+	return "cli:" + u + "@" + host
+}
+
 // keyOut is a key as the API returns it.
 type keyOut struct {
 	ID           string            `json:"id"`
@@ -187,18 +207,18 @@ type limitFlags struct {
 	meta           string
 }
 
-func (l *limitFlags) register(fs *flag.FlagSet) {
-	fs.Int64Var(&l.rpm, "rpm", 0, "requests per minute (0: unlimited)")
-	fs.Int64Var(&l.tpm, "tpm", 0, "tokens per minute (0: unlimited)")
-	fs.StringVar(&l.budget, "budget", "", "spend budget in USD per --period, such as 25.00 (0: none)")
-	fs.StringVar(&l.period, "period", "", "budget period: day, month (default) or total")
-	fs.StringVar(&l.meta, "meta", "", "metadata labels, such as app=checkout,owner=ana")
+func (l *limitFlags) register(fs *pflag.FlagSet) {
+	fs.Int64Var(&l.rpm, "rpm", 0, "`N` requests per minute (0: unlimited)")
+	fs.Int64Var(&l.tpm, "tpm", 0, "`N` tokens per minute (0: unlimited)")
+	fs.StringVar(&l.budget, "budget", "", "spend budget in `USD` per --period, such as 25.00 (0: none)")
+	fs.StringVar(&l.period, "period", "", "budget `PERIOD`: day, month (default) or total")
+	fs.StringVar(&l.meta, "meta", "", "metadata `LABELS`, such as app=checkout,owner=ana")
 }
 
 // body turns the flags that were set into an API request body.
-func (l *limitFlags) body(fs *flag.FlagSet, into map[string]any) error {
+func (l *limitFlags) body(fs *pflag.FlagSet, into map[string]any) error {
 	var err error
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "rpm":
 			into["rpm"] = l.rpm
@@ -216,7 +236,7 @@ func (l *limitFlags) body(fs *flag.FlagSet, into map[string]any) error {
 				}
 				k, v, ok := strings.Cut(kv, "=")
 				if !ok {
-					err = fmt.Errorf("--meta: want key=value pairs, got %q", kv)
+					err = usagef("--meta: want key=value pairs, got %q", kv)
 				}
 				m[k] = v
 			}
@@ -236,239 +256,319 @@ func splitList(s string) []string {
 	return out
 }
 
-func keysCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	const usage = "usage: switchyard keys create|list|get|update|revoke [flags]"
-	if len(args) == 0 {
-		return errors.New(usage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("keys "+sub, flag.ContinueOnError)
-	var af adminFlags
-	af.register(fs)
-	var lf limitFlags
-	lf.register(fs)
-	name := fs.String("name", "", "key name (create)")
-	models := fs.String("models", "", "comma-separated model patterns the key may use, e.g. openai/*,chat-default (default all)")
-	team := fs.String("team", "", "team id or name the key belongs to (\"\" to remove, on update)")
-	expires := fs.String("expires", "", "expiry as an RFC 3339 time (\"\" to remove, on update)")
-	expiresIn := fs.String("expires-in", "", "expiry as a duration from now, such as 720h")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
+// adminGroup is a command group whose subcommands all speak the admin
+// API, with the flags that say where it is.
+func adminGroup(c *cobra.Command, af *adminFlags, subs ...*cobra.Command) *cobra.Command {
+	af.register(c.PersistentFlags())
+	return group(c, subs...)
+}
+
+// keyFlags are the flags of a key's scopes and limits, shared by keys
+// create and keys update.
+type keyFlags struct {
+	limitFlags
+	models, team, expires, expiresIn string
+}
+
+func (k *keyFlags) register(fs *pflag.FlagSet) {
+	k.limitFlags.register(fs)
+	fs.StringVar(&k.models, "models", "", "comma-separated model `PATTERNS` the key may use, e.g. openai/*,chat-default (default all)")
+	fs.StringVar(&k.team, "team", "", "`TEAM` id or name the key belongs to (\"\" to remove, on update)")
+	fs.StringVar(&k.expires, "expires", "", "expiry as an RFC 3339 `TIME` (\"\" to remove, on update)")
+	fs.StringVar(&k.expiresIn, "expires-in", "", "expiry as a `DURATION` from now, such as 720h")
+}
+
+func (k *keyFlags) body(fs *pflag.FlagSet) (map[string]any, error) {
 	body := map[string]any{}
-	if err := lf.body(fs, body); err != nil {
-		return err
+	if err := k.limitFlags.body(fs, body); err != nil {
+		return nil, err
 	}
-	fs.Visit(func(f *flag.Flag) {
+	fs.Visit(func(f *pflag.Flag) {
 		switch f.Name {
 		case "models":
-			body["models"] = splitList(*models)
+			body["models"] = splitList(k.models)
 		case "team":
-			body["team"] = *team
+			body["team"] = k.team
 		case "expires":
-			body["expires_at"] = *expires
+			body["expires_at"] = k.expires
 		case "expires-in":
-			body["expires_in"] = *expiresIn
+			body["expires_in"] = k.expiresIn
 		}
 	})
-	c, err := af.client(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	one := func() (string, error) {
-		if len(pos) != 1 {
-			return "", fmt.Errorf("usage: switchyard keys %s ID|NAME [flags]", sub)
-		}
-		return url.PathEscape(pos[0]), nil
-	}
-	switch sub {
-	case "create":
-		if *name == "" {
-			return errors.New("usage: switchyard keys create --name NAME [--models PATTERN,...] [--team T] [--rpm N] [--tpm N] [--budget USD --period day|month|total] [--expires TIME | --expires-in DURATION] [--meta k=v,...]")
-		}
-		body["name"] = *name
-		var k keyOut
-		if err := c.do(ctx, "POST", "/admin/keys", body, &k); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created key %s (%s)\n%s\nThis is the only time the key is shown: store it now.\n", k.Name, k.ID, k.Key)
-		return nil
-	case "list":
-		var list struct{ Data []keyOut }
-		if err := c.do(ctx, "GET", "/admin/keys", nil, &list); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tMODELS\tTEAM\tRPM\tTPM\tBUDGET\tEXPIRES\tCREATED\tSTATUS")
-		for _, k := range list.Data {
-			status := "active"
-			if k.RevokedAt != nil {
-				status = "revoked " + k.RevokedAt.Format(time.RFC3339)
-			} else if k.ExpiresAt != nil && k.ExpiresAt.Before(time.Now()) {
-				status = "expired"
-			}
-			m := strings.Join(k.Models, ",")
-			if m == "" {
-				m = "*"
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, m, dash(k.TeamID),
-				num(k.RPM), num(k.TPM), budget(k.BudgetUSD, k.BudgetPeriod), when(k.ExpiresAt), k.CreatedAt.Format(time.RFC3339), status)
-		}
-		return tw.Flush()
-	case "get":
-		id, err := one()
-		if err != nil {
-			return err
-		}
-		return c.do(ctx, "GET", "/admin/keys/"+id, nil, indentWriter{stdout})
-	case "update":
-		id, err := one()
-		if err != nil {
-			return err
-		}
-		if len(body) == 0 {
-			return errors.New("keys update: no change given (flags: --models --team --rpm --tpm --budget --period --expires --expires-in --meta)")
-		}
-		return c.do(ctx, "PATCH", "/admin/keys/"+id, body, indentWriter{stdout})
-	case "revoke":
-		id, err := one()
-		if err != nil {
-			return err
-		}
-		if err := c.do(ctx, "DELETE", "/admin/keys/"+id, nil, nil); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "revoked %s\n", pos[0])
-		return nil
-	}
-	return fmt.Errorf("unknown keys command %q (create, list, get, update, revoke)", sub)
+	return body, nil
 }
 
-func teamsCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	if len(args) == 0 {
-		return errors.New("usage: switchyard teams create|list|get|update [flags]")
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("teams "+sub, flag.ContinueOnError)
-	var af adminFlags
-	af.register(fs)
-	var lf limitFlags
-	lf.register(fs)
-	name := fs.String("name", "", "team name (create)")
-	pos, err := parseInterspersed(fs, args)
-	if err != nil {
-		return err
-	}
-	body := map[string]any{}
-	if err := lf.body(fs, body); err != nil {
-		return err
-	}
-	c, err := af.client(ctx)
+// withClient runs f with a client of the admin API.
+func (a *adminFlags) withClient(ctx context.Context, f func(c *adminClient) error) error {
+	c, err := a.client(ctx)
 	if err != nil {
 		return err
 	}
 	defer c.close()
-	switch sub {
-	case "create":
-		if *name == "" {
-			return errors.New("usage: switchyard teams create --name NAME [--rpm N] [--tpm N] [--budget USD --period day|month|total] [--meta k=v,...]")
-		}
-		body["name"] = *name
-		var t struct{ ID, Name string }
-		if err := c.do(ctx, "POST", "/admin/teams", body, &t); err != nil {
-			return err
-		}
-		fmt.Fprintf(stdout, "created team %s (%s)\n", t.Name, t.ID)
-		return nil
-	case "list":
-		var list struct {
-			Data []struct {
-				ID, Name     string
-				RPM          int64  `json:"rpm"`
-				TPM          int64  `json:"tpm"`
-				BudgetUSD    string `json:"budget_usd"`
-				BudgetPeriod string `json:"budget_period"`
+	return f(c)
+}
+
+func keysCmd(stdout io.Writer) *cobra.Command {
+	var af adminFlags
+	var create keyFlags
+	var name string
+	createCmd := &cobra.Command{
+		Use:     "create --name NAME",
+		Short:   "Create a virtual key (its secret is printed once)",
+		Example: "  switchyard keys create --name checkout --models 'openai/*,chat-default' --rpm 600 --budget 50 --period month",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" {
+				return usagef("keys create needs a name: --name NAME")
 			}
-		}
-		if err := c.do(ctx, "GET", "/admin/teams", nil, &list); err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "ID\tNAME\tRPM\tTPM\tBUDGET")
-		for _, t := range list.Data {
-			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, num(t.RPM), num(t.TPM), budget(t.BudgetUSD, t.BudgetPeriod))
-		}
-		return tw.Flush()
-	case "get", "update":
-		if len(pos) != 1 {
-			return fmt.Errorf("usage: switchyard teams %s ID|NAME [flags]", sub)
-		}
-		if sub == "get" {
-			return c.do(ctx, "GET", "/admin/teams/"+url.PathEscape(pos[0]), nil, indentWriter{stdout})
-		}
-		if len(body) == 0 {
-			return errors.New("teams update: no change given (flags: --rpm --tpm --budget --period --meta)")
-		}
-		return c.do(ctx, "PATCH", "/admin/teams/"+url.PathEscape(pos[0]), body, indentWriter{stdout})
+			body, err := create.body(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			body["name"] = name
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				var k keyOut
+				if err := c.do(cmd.Context(), "POST", "/admin/keys", body, &k); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "created key %s (%s)\n%s\nThis is the only time the key is shown: store it now.\n", k.Name, k.ID, k.Key)
+				return nil
+			})
+		},
 	}
-	return fmt.Errorf("unknown teams command %q (create, list, get, update)", sub)
+	createCmd.Flags().StringVar(&name, "name", "", "key `NAME`, unique")
+	create.register(createCmd.Flags())
+
+	var update keyFlags
+	updateCmd := &cobra.Command{
+		Use:     "update ID|NAME",
+		Short:   "Change a key's scopes and limits (only the flags given)",
+		Example: "  switchyard keys update checkout --rpm 1200 --team \"\"",
+		Args:    exactArgs(1, "one key: ID or NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body, err := update.body(cmd.Flags())
+			if err != nil {
+				return err
+			}
+			if len(body) == 0 {
+				return usagef("keys update: no change given (flags: --models --team --rpm --tpm --budget --period --expires --expires-in --meta)")
+			}
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				return c.do(cmd.Context(), "PATCH", "/admin/keys/"+url.PathEscape(args[0]), body, indentWriter{stdout})
+			})
+		},
+	}
+	update.register(updateCmd.Flags())
+
+	listCmd := &cobra.Command{
+		Use:   "list",
+		Short: "List virtual keys",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return af.withClient(cmd.Context(), func(c *adminClient) error { return listKeys(cmd.Context(), c, stdout) })
+		},
+	}
+	getCmd := &cobra.Command{
+		Use:   "get ID|NAME",
+		Short: "Show a key, with its spend",
+		Args:  exactArgs(1, "one key: ID or NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				return c.do(cmd.Context(), "GET", "/admin/keys/"+url.PathEscape(args[0]), nil, indentWriter{stdout})
+			})
+		},
+	}
+	revokeCmd := &cobra.Command{
+		Use:   "revoke ID|NAME",
+		Short: "Revoke a virtual key",
+		Args:  exactArgs(1, "one key: ID or NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				if err := c.do(cmd.Context(), "DELETE", "/admin/keys/"+url.PathEscape(args[0]), nil, nil); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "revoked %s\n", args[0])
+				return nil
+			})
+		},
+	}
+	return adminGroup(&cobra.Command{Use: "keys", Short: "Create, list, change and revoke virtual keys"}, &af,
+		createCmd, listCmd, getCmd, updateCmd, revokeCmd)
 }
 
-func usageCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("usage", flag.ContinueOnError)
-	var af adminFlags
-	af.register(fs)
-	groupBy := fs.String("group-by", "key,day", "dimensions: key, team, model, provider, day (comma-separated)")
-	from := fs.String("from", "", "from this date or RFC 3339 time (UTC), inclusive")
-	to := fs.String("to", "", "to this date or time, exclusive")
-	keyID := fs.String("key", "", "only this key id")
-	teamID := fs.String("team", "", "only this team id")
-	format := fs.String("format", "csv", "csv or json")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	q := url.Values{"group_by": {*groupBy}, "format": {*format}}
-	for k, v := range map[string]string{"from": *from, "to": *to, "key_id": *keyID, "team_id": *teamID} {
-		if v != "" {
-			q.Set(k, v)
-		}
-	}
-	c, err := af.client(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	if *format == "json" {
-		return c.do(ctx, "GET", "/admin/usage?"+q.Encode(), nil, indentWriter{stdout})
-	}
-	return c.do(ctx, "GET", "/admin/usage?"+q.Encode(), nil, stdout)
-}
-
-func auditCmd(ctx context.Context, args []string, stdout io.Writer) error {
-	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
-	var af adminFlags
-	af.register(fs)
-	limit := fs.Int("limit", 50, "entries to show, newest first")
-	if _, err := parseInterspersed(fs, args); err != nil {
-		return err
-	}
-	c, err := af.client(ctx)
-	if err != nil {
-		return err
-	}
-	defer c.close()
-	var list struct{ Data []store.AuditEntry }
-	if err := c.do(ctx, "GET", fmt.Sprintf("/admin/audit?limit=%d", *limit), nil, &list); err != nil {
+func listKeys(ctx context.Context, c *adminClient, stdout io.Writer) error {
+	var list struct{ Data []keyOut }
+	if err := c.do(ctx, "GET", "/admin/keys", nil, &list); err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET")
-	for _, e := range list.Data {
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Target)
+	fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tMODELS\tTEAM\tRPM\tTPM\tBUDGET\tEXPIRES\tCREATED\tSTATUS")
+	for _, k := range list.Data {
+		status := "active"
+		if k.RevokedAt != nil {
+			status = "revoked " + k.RevokedAt.Format(time.RFC3339)
+		} else if k.ExpiresAt != nil && k.ExpiresAt.Before(time.Now()) {
+			status = "expired"
+		}
+		m := strings.Join(k.Models, ",")
+		if m == "" {
+			m = "*"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s…\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", k.ID, k.Name, k.Prefix, m, dash(k.TeamID),
+			num(k.RPM), num(k.TPM), budget(k.BudgetUSD, k.BudgetPeriod), when(k.ExpiresAt), k.CreatedAt.Format(time.RFC3339), status)
 	}
 	return tw.Flush()
+}
+
+func teamsCmd(stdout io.Writer) *cobra.Command {
+	var af adminFlags
+	var create, update limitFlags
+	var name string
+	createCmd := &cobra.Command{
+		Use:   "create --name NAME",
+		Short: "Create a team, whose limits its keys share",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if name == "" {
+				return usagef("teams create needs a name: --name NAME")
+			}
+			body := map[string]any{"name": name}
+			if err := create.body(cmd.Flags(), body); err != nil {
+				return err
+			}
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				var t struct{ ID, Name string }
+				if err := c.do(cmd.Context(), "POST", "/admin/teams", body, &t); err != nil {
+					return err
+				}
+				fmt.Fprintf(stdout, "created team %s (%s)\n", t.Name, t.ID)
+				return nil
+			})
+		},
+	}
+	createCmd.Flags().StringVar(&name, "name", "", "team `NAME`, unique")
+	create.register(createCmd.Flags())
+	updateCmd := &cobra.Command{
+		Use:   "update ID|NAME",
+		Short: "Change a team's limits (only the flags given)",
+		Args:  exactArgs(1, "one team: ID or NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			body := map[string]any{}
+			if err := update.body(cmd.Flags(), body); err != nil {
+				return err
+			}
+			if len(body) == 0 {
+				return usagef("teams update: no change given (flags: --rpm --tpm --budget --period --meta)")
+			}
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				return c.do(cmd.Context(), "PATCH", "/admin/teams/"+url.PathEscape(args[0]), body, indentWriter{stdout})
+			})
+		},
+	}
+	update.register(updateCmd.Flags())
+	listCmd := &cobra.Command{
+		Use:   "list",
+		Short: "List teams",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return af.withClient(cmd.Context(), func(c *adminClient) error { return listTeams(cmd.Context(), c, stdout) })
+		},
+	}
+	getCmd := &cobra.Command{
+		Use:   "get ID|NAME",
+		Short: "Show a team, with its spend",
+		Args:  exactArgs(1, "one team: ID or NAME"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				return c.do(cmd.Context(), "GET", "/admin/teams/"+url.PathEscape(args[0]), nil, indentWriter{stdout})
+			})
+		},
+	}
+	return adminGroup(&cobra.Command{Use: "teams", Short: "Create, list and change teams"}, &af,
+		createCmd, listCmd, getCmd, updateCmd)
+}
+
+func listTeams(ctx context.Context, c *adminClient, stdout io.Writer) error {
+	var list struct {
+		Data []struct {
+			ID, Name     string
+			RPM          int64  `json:"rpm"`
+			TPM          int64  `json:"tpm"`
+			BudgetUSD    string `json:"budget_usd"`
+			BudgetPeriod string `json:"budget_period"`
+		}
+	}
+	if err := c.do(ctx, "GET", "/admin/teams", nil, &list); err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tNAME\tRPM\tTPM\tBUDGET")
+	for _, t := range list.Data {
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, num(t.RPM), num(t.TPM), budget(t.BudgetUSD, t.BudgetPeriod))
+	}
+	return tw.Flush()
+}
+
+func usageCmd(stdout io.Writer) *cobra.Command {
+	var af adminFlags
+	var groupBy, from, to, keyID, teamID, format string
+	c := &cobra.Command{
+		Use:     "usage",
+		Short:   "Usage and cost totals, as CSV or JSON",
+		Example: "  switchyard usage --group-by team,model --from 2025-06-01 --format json",
+		Args:    noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			q := url.Values{"group_by": {groupBy}, "format": {format}}
+			for k, v := range map[string]string{"from": from, "to": to, "key_id": keyID, "team_id": teamID} {
+				if v != "" {
+					q.Set(k, v)
+				}
+			}
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				var out io.Writer = stdout
+				if format == "json" {
+					out = indentWriter{stdout}
+				}
+				return c.do(cmd.Context(), "GET", "/admin/usage?"+q.Encode(), nil, out)
+			})
+		},
+	}
+	fs := c.Flags()
+	af.register(fs)
+	fs.StringVar(&groupBy, "group-by", "key,day", "`DIMENSIONS`: key, team, model, provider, day (comma-separated)")
+	fs.StringVar(&from, "from", "", "from this `DATE` or RFC 3339 time (UTC), inclusive")
+	fs.StringVar(&to, "to", "", "to this `DATE` or time, exclusive")
+	fs.StringVar(&keyID, "key", "", "only this key `ID`")
+	fs.StringVar(&teamID, "team", "", "only this team `ID`")
+	fs.StringVar(&format, "format", "csv", "`FORMAT`: csv or json")
+	return c
+}
+
+func auditCmd(stdout io.Writer) *cobra.Command {
+	var af adminFlags
+	var limit int
+	c := &cobra.Command{
+		Use:   "audit",
+		Short: "The admin audit log, newest first",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			return af.withClient(cmd.Context(), func(c *adminClient) error {
+				var list struct{ Data []store.AuditEntry }
+				if err := c.do(cmd.Context(), "GET", fmt.Sprintf("/admin/audit?limit=%d", limit), nil, &list); err != nil {
+					return err
+				}
+				tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+				fmt.Fprintln(tw, "TIME\tACTOR\tACTION\tTARGET")
+				for _, e := range list.Data {
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", e.Time.Format(time.RFC3339), e.Actor, e.Action, e.Target)
+				}
+				return tw.Flush()
+			})
+		},
+	}
+	af.register(c.Flags())
+	c.Flags().IntVar(&limit, "limit", 50, "`N` entries to show")
+	return c
 }
 
 // indentWriter pretty-prints the JSON written to it.

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -15,7 +14,11 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
+
 	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/demo"
 	"github.com/switchyard-ai/switchyard/internal/eval"
 	"github.com/switchyard-ai/switchyard/internal/eval/report"
 	"github.com/switchyard-ai/switchyard/internal/gateway"
@@ -25,13 +28,6 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
-
-const evalUsage = `usage:
-  switchyard eval run SUITE [-c FILE] [--json FILE] [--html FILE] [--fail-under RATE] [--require-replace] [--no-progress]
-  switchyard eval run --resume RUN [-c FILE] [same output and gate flags]
-  switchyard eval list [-c FILE] [--limit N]
-  switchyard eval show RUN [-c FILE] [--cases] [--json FILE] [--html FILE]
-  switchyard eval compare RUN_A RUN_B [-c FILE]`
 
 // evalPrice, when set (by tests), prices eval calls instead of the
 // config's price table.
@@ -68,145 +64,258 @@ func (e *gateError) Error() string {
 	return "eval gate failed: " + strings.Join(e.reasons, "; ")
 }
 
-func evalCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 {
-		return errors.New(evalUsage)
-	}
-	sub, args := args[0], args[1:]
-	fs := flag.NewFlagSet("eval "+sub, flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("c", "", "config file: providers, models and storage (default: $SWITCHYARD_CONFIG, else from the environment)")
-	jsonOut := fs.String("json", "", "write the report as JSON to FILE (- for stdout)")
-	htmlOut := fs.String("html", "", "write the report as one self-contained HTML page to FILE")
-	resume := fs.String("resume", "", "continue the interrupted run RUN (run)")
-	failUnder := fs.Float64("fail-under", 0, "exit with status 3 when a challenger's pass rate is below RATE (run, 0 to 1)")
-	requireReplace := fs.Bool("require-replace", false, "exit with status 3 unless every challenger's verdict is REPLACE (run)")
-	noProgress := fs.Bool("no-progress", false, "show no progress (run)")
-	limit := fs.Int("limit", 50, "runs to list (list)")
-	cases := fs.Bool("cases", false, "also list every case's result (show)")
-	pos, err := parseInterspersed(fs, args)
+// evalOptions are the flags every eval command takes.
+type evalOptions struct {
+	config string
+	demo   bool
+}
+
+// open loads the config and opens its store. With --demo, demo vendors
+// of the same types stand in for the config's providers, and the runs go
+// to the demo's own store, so that their answers, cached, can never be
+// served to a real run.
+func (o *evalOptions) open(ctx context.Context) (*config.Config, store.Store, func(), error) {
+	cfg, _, err := loadConfig(o.config)
 	if err != nil {
-		return err
+		return nil, nil, nil, err
 	}
-	cfg, _, err := loadConfig(*path)
-	if err != nil {
-		return err
+	stop := func() {}
+	if o.demo {
+		dv, err := demo.StandIn(cfg.Providers)
+		if err != nil {
+			return nil, nil, nil, err
+		}
+		c := *cfg
+		c.Providers = dv.Providers
+		if c.Storage, err = demo.Storage(); err != nil {
+			dv.Close()
+			return nil, nil, nil, err
+		}
+		cfg, stop = &c, dv.Close
 	}
 	st, err := store.Open(ctx, cfg.Storage)
 	if err != nil {
-		return err
+		stop()
+		return nil, nil, nil, err
 	}
-	defer st.Close()
+	return cfg, st, func() { st.Close(); stop() }, nil
+}
 
-	switch sub {
-	case "run":
-		if (*resume == "") == (len(pos) != 1) {
-			return errors.New("usage: switchyard eval run SUITE, or switchyard eval run --resume RUN")
-		}
-		if *failUnder < 0 || *failUnder > 1 {
-			return errors.New("--fail-under: a pass rate between 0 and 1")
-		}
-		rt, err := evalRouter(cfg, stderr)
-		if err != nil {
-			return err
-		}
-		ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-		defer stop()
-		price := evalPrice
-		if price == nil {
-			if price, err = pricer(cfg); err != nil {
-				return err
+// reportFlags are the report outputs of eval run and eval show.
+type reportFlags struct{ json, html string }
+
+func (r *reportFlags) register(fs *pflag.FlagSet) {
+	fs.StringVar(&r.json, "json", "", "also write the report as JSON to `FILE` (- for stdout, instead of the table)")
+	fs.StringVar(&r.html, "html", "", "also write the report as one self-contained HTML page to `FILE`")
+}
+
+func evalCmd(stdout, stderr io.Writer) *cobra.Command {
+	var o evalOptions
+	eval := group(&cobra.Command{
+		Use:   "eval",
+		Short: "Compare models offline on a dataset",
+		Long: `Compare an incumbent model with challengers offline, on a dataset, through
+the config's providers and routes, and end with a verdict per challenger.
+Runs are stored in the config's storage as they go (a relative sqlite: path
+is relative to the working directory), so that they can be listed, shown,
+compared and resumed.
+
+With --demo, demo vendors of the same types answer for the config's
+providers, and runs go to the demo's own store.`,
+	}, evalRunCmd(&o, stdout, stderr), evalListCmd(&o, stdout), evalShowCmd(&o, stdout), evalCompareCmd(&o, stdout))
+	configFlag(eval.PersistentFlags(), &o.config, "config `FILE`: providers, models and storage (default $SWITCHYARD_CONFIG, else from the environment)")
+	eval.PersistentFlags().BoolVar(&o.demo, "demo", false, "answer with demo vendors standing in for the config's providers, and use the demo's store")
+	return eval
+}
+
+func evalRunCmd(o *evalOptions, stdout, stderr io.Writer) *cobra.Command {
+	var (
+		out            reportFlags
+		resume         string
+		failUnder      float64
+		requireReplace bool
+		noProgress     bool
+	)
+	c := &cobra.Command{
+		Use:   "run SUITE | --resume RUN",
+		Short: "Run a suite, or continue an interrupted run",
+		Long: `Run a suite (or, with --resume, continue an interrupted run, redoing only
+cases not complete), print the report and apply the CI gates: the command
+exits with status 3 when a gate fails, 1 on errors.`,
+		Example: `  switchyard eval run examples/eval/suite.yaml -c examples/eval/switchyard.yaml --html report.html
+  switchyard eval run examples/eval/suite.yaml -c examples/eval/switchyard.yaml --demo
+  switchyard eval run --resume RUN -c examples/eval/switchyard.yaml --require-replace`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if (resume == "") == (len(args) != 1) {
+				return usagef("eval run needs a suite, or --resume RUN: switchyard eval run SUITE, or switchyard eval run --resume RUN")
 			}
-		}
-		r := &eval.Runner{Router: rt, Store: st, Price: price}
-		if !*noProgress {
-			r.Progress, r.Terminal = stderr, isTerminal(stderr)
-		}
-		var run store.EvalRun
-		if *resume != "" {
-			run, err = r.Resume(ctx, *resume)
-		} else {
-			s, lerr := eval.LoadSuite(pos[0])
-			if lerr != nil {
-				return lerr
+			if failUnder < 0 || failUnder > 1 {
+				return usagef("--fail-under: a pass rate between 0 and 1")
 			}
-			cases, lerr := eval.LoadDataset(s.DatasetPath())
-			if lerr != nil {
-				return lerr
-			}
-			run, err = r.Start(ctx, s, cases)
-		}
-		if err != nil {
-			return err
-		}
-		rep, err := analyze(ctx, st, run)
-		if err != nil {
-			return err
-		}
-		if err := writeReport(stdout, rep, *jsonOut, *htmlOut); err != nil {
-			return err
-		}
-		return gate(rep, *failUnder, *requireReplace)
-	case "list":
-		runs, err := st.EvalRuns(ctx, *limit)
-		if err != nil {
-			return err
-		}
-		tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
-		fmt.Fprintln(tw, "RUN\tSUITE\tCASES\tSTATUS\tCREATED\tFINISHED")
-		for _, r := range runs {
-			fin := "—"
-			if r.FinishedAt != nil {
-				fin = r.FinishedAt.Format(time.RFC3339)
-			}
-			fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Suite, r.Cases, r.Status, r.CreatedAt.Format(time.RFC3339), fin)
-		}
-		return tw.Flush()
-	case "show":
-		if len(pos) != 1 {
-			return errors.New("usage: switchyard eval show RUN")
-		}
-		run, err := st.EvalRun(ctx, pos[0])
-		if err != nil {
-			return fmt.Errorf("eval run %s: %w", pos[0], err)
-		}
-		rep, err := analyze(ctx, st, run)
-		if err != nil {
-			return err
-		}
-		if err := writeReport(stdout, rep, *jsonOut, *htmlOut); err != nil {
-			return err
-		}
-		if *cases && *jsonOut != "-" {
-			results, err := st.EvalResults(ctx, run.ID)
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			cfg, st, closeFn, err := o.open(ctx)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintln(stdout)
-			return report.Cases(stdout, results)
-		}
-		return nil
-	case "compare":
-		if len(pos) != 2 {
-			return errors.New("usage: switchyard eval compare RUN_A RUN_B")
-		}
-		var snaps [2]*eval.Snapshot
-		var results [2][]store.EvalResult
-		for i, id := range pos {
-			run, err := st.EvalRun(ctx, id)
+			defer closeFn()
+			rt, err := evalRouter(cfg, stderr)
 			if err != nil {
-				return fmt.Errorf("eval run %s: %w", id, err)
-			}
-			if snaps[i], err = eval.ParseSnapshot(run); err != nil {
 				return err
 			}
-			if results[i], err = st.EvalResults(ctx, id); err != nil {
+			ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			price := evalPrice
+			if price == nil {
+				if price, err = pricer(cfg); err != nil {
+					return err
+				}
+			}
+			r := &eval.Runner{Router: rt, Store: st, Price: price}
+			if !noProgress {
+				r.Progress, r.Terminal = stderr, isTerminal(stderr)
+				fmt.Fprintf(stderr, "storing the run in %s\n", redactDSN(cfg.Storage))
+			}
+			var run store.EvalRun
+			if resume != "" {
+				run, err = r.Resume(ctx, resume)
+			} else {
+				s, lerr := eval.LoadSuite(args[0])
+				if lerr != nil {
+					return lerr
+				}
+				cases, lerr := eval.LoadDataset(s.DatasetPath())
+				if lerr != nil {
+					return lerr
+				}
+				run, err = r.Start(ctx, s, cases)
+			}
+			if err != nil {
 				return err
 			}
-		}
-		return report.RunDiffs(stdout, pos[0], pos[1], eval.CompareRuns(snaps[0], results[0], snaps[1], results[1]))
+			rep, err := analyze(ctx, st, run)
+			if err != nil {
+				return err
+			}
+			if err := writeReport(stdout, rep, out.json, out.html); err != nil {
+				return err
+			}
+			return gate(rep, failUnder, requireReplace)
+		},
 	}
-	return fmt.Errorf("unknown eval command %q\n%s", sub, evalUsage)
+	fs := c.Flags()
+	out.register(fs)
+	fs.StringVar(&resume, "resume", "", "continue the interrupted `RUN`")
+	fs.Float64Var(&failUnder, "fail-under", 0, "exit with status 3 when a challenger's pass rate is below `RATE` (0 to 1)")
+	fs.BoolVar(&requireReplace, "require-replace", false, "exit with status 3 unless every challenger's verdict is REPLACE")
+	fs.BoolVar(&noProgress, "no-progress", false, "show no progress line")
+	return c
+}
+
+func evalListCmd(o *evalOptions, stdout io.Writer) *cobra.Command {
+	var limit int
+	c := &cobra.Command{
+		Use:   "list",
+		Short: "List past eval runs, newest first",
+		Args:  noArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			_, st, closeFn, err := o.open(cmd.Context())
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			runs, err := st.EvalRuns(cmd.Context(), limit)
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "RUN\tSUITE\tCASES\tSTATUS\tCREATED\tFINISHED")
+			for _, r := range runs {
+				fin := "—"
+				if r.FinishedAt != nil {
+					fin = r.FinishedAt.Format(time.RFC3339)
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%d\t%s\t%s\t%s\n", r.ID, r.Suite, r.Cases, r.Status, r.CreatedAt.Format(time.RFC3339), fin)
+			}
+			return tw.Flush()
+		},
+	}
+	c.Flags().IntVar(&limit, "limit", 50, "`N` runs to list")
+	return c
+}
+
+func evalShowCmd(o *evalOptions, stdout io.Writer) *cobra.Command {
+	var out reportFlags
+	var cases bool
+	c := &cobra.Command{
+		Use:   "show RUN",
+		Short: "Show a stored run's report",
+		Args:  exactArgs(1, "one run id (see switchyard eval list)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			_, st, closeFn, err := o.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			run, err := st.EvalRun(ctx, args[0])
+			if err != nil {
+				return fmt.Errorf("eval run %s: %w (see switchyard eval list)", args[0], err)
+			}
+			rep, err := analyze(ctx, st, run)
+			if err != nil {
+				return err
+			}
+			if err := writeReport(stdout, rep, out.json, out.html); err != nil {
+				return err
+			}
+			if cases && out.json != "-" {
+				results, err := st.EvalResults(ctx, run.ID)
+				if err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout)
+				return report.Cases(stdout, results)
+			}
+			return nil
+		},
+	}
+	out.register(c.Flags())
+	c.Flags().BoolVar(&cases, "cases", false, "also list every case's result")
+	return c
+}
+
+func evalCompareCmd(o *evalOptions, stdout io.Writer) *cobra.Command {
+	return &cobra.Command{
+		Use:   "compare RUN_A RUN_B",
+		Short: "Compare the same models in two runs, cases paired by id",
+		Args:  exactArgs(2, "two run ids (see switchyard eval list)"),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			ctx := cmd.Context()
+			_, st, closeFn, err := o.open(ctx)
+			if err != nil {
+				return err
+			}
+			defer closeFn()
+			var snaps [2]*eval.Snapshot
+			var results [2][]store.EvalResult
+			for i, id := range args {
+				run, err := st.EvalRun(ctx, id)
+				if err != nil {
+					return fmt.Errorf("eval run %s: %w (see switchyard eval list)", id, err)
+				}
+				if snaps[i], err = eval.ParseSnapshot(run); err != nil {
+					return err
+				}
+				if results[i], err = st.EvalResults(ctx, id); err != nil {
+					return err
+				}
+			}
+			return report.RunDiffs(stdout, args[0], args[1], eval.CompareRuns(snaps[0], results[0], snaps[1], results[1]))
+		},
+	}
 }
 
 // evalRouter builds the providers and router of cfg, as serve does,

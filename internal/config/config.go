@@ -109,6 +109,11 @@ type Provider struct {
 	// Models lists the models this provider serves: they appear in /v1/models
 	// and may be addressed by bare name.
 	Models []string `yaml:"models"`
+	// ListModels, when Models is empty, lists in /v1/models the models the
+	// vendor itself lists (asked in the background and cached), or else the
+	// models of the type the price list knows. Providers configured from
+	// the environment have it set.
+	ListModels bool `yaml:"list_models"`
 	// Reasoning says where a self-hosted model puts its reasoning:
 	// "" (auto: reasoning_content or reasoning fields) or "think-tags".
 	Reasoning string `yaml:"reasoning"`

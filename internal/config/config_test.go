@@ -113,7 +113,7 @@ lgo:
 `,
 			want: []string{
 				`t.yaml:5: providers[0].base_ur: unknown field (did you mean "base_url"?)`,
-				`t.yaml:6: providers[0].colour: unknown field (known: api_key, api_version, base_url, connect_timeout, headers, models, name, reasoning, timeout, type)`,
+				`t.yaml:6: providers[0].colour: unknown field (known: api_key, api_version, base_url, connect_timeout, headers, list_models, models, name, reasoning, timeout, type)`,
 				`t.yaml:7: lgo: unknown field (did you mean "log"?)`,
 			},
 		},
@@ -918,6 +918,9 @@ func TestFromEnv(t *testing.T) {
 			c, found := FromEnv(env(tt.env), tt.types)
 			for i := range tt.providers {
 				tt.providers[i].Timeout, tt.providers[i].ConnectTimeout = DefaultProviderTimeout, 10*time.Second
+				// No models are named in the environment: the vendor's
+				// own list is shown.
+				tt.providers[i].ListModels = true
 			}
 			if !reflect.DeepEqual(c.Providers, tt.providers) {
 				t.Errorf("providers:\n%+v\nwant\n%+v", c.Providers, tt.providers)
@@ -1126,4 +1129,21 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("secret in error: %v", err)
 		}
 	})
+}
+
+// With MissingEnv, a reference to an unset variable without a default is
+// reported, not an error, and a default still applies.
+func TestMissingEnv(t *testing.T) {
+	src := "admin_key: ${ADMIN:-}\nproviders:\n  - name: openai\n    type: openai\n    api_key: ${NO_SUCH_KEY}\n    base_url: ${NO_SUCH_URL:-https://proxy.example/v1}\n"
+	if _, err := Parse([]byte(src), "t.yaml", Options{Getenv: env(nil)}); err == nil || !strings.Contains(err.Error(), "NO_SUCH_KEY is unset") {
+		t.Fatalf("without MissingEnv: %v", err)
+	}
+	var missing []string
+	c, err := Parse([]byte(src), "t.yaml", Options{Getenv: env(nil), MissingEnv: func(name string) { missing = append(missing, name) }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(missing, []string{"NO_SUCH_KEY"}) || c.Providers[0].APIKey != "" || c.Providers[0].BaseURL != "https://proxy.example/v1" {
+		t.Errorf("missing %v, provider %+v", missing, c.Providers[0])
+	}
 }

@@ -75,7 +75,9 @@ func FromEnv(getenv func(string) string, providerTypes []string) (*Config, []Env
 			ep.Found = ep.Found && getenv(v) != ""
 		}
 		if ep.Found {
-			p := Provider{Name: e.name, Type: e.typ, APIKey: getenv(e.key)}
+			// No models are named in the environment: /v1/models lists
+			// what the vendor says it serves.
+			p := Provider{Name: e.name, Type: e.typ, APIKey: getenv(e.key), ListModels: true}
 			if e.baseURL != "" {
 				p.BaseURL = getenv(e.baseURL)
 			}
@@ -88,4 +90,22 @@ func FromEnv(getenv func(string) string, providerTypes []string) (*Config, []Env
 	}
 	c.setDefaults(getenv)
 	return c, found
+}
+
+// HowToConfigure says how to configure the provider called name, for the
+// error a client gets when it names a model of a provider that is not
+// configured: the environment variables that would configure it with no
+// config file, where FromEnv knows the name.
+func HowToConfigure(name string) string {
+	for _, e := range envProviders {
+		if e.name != name {
+			continue
+		}
+		vars := e.key
+		if e.needsURL {
+			vars += " and " + e.baseURL
+		}
+		return "set " + vars + " (without a config file), or add it under providers: in the config file; to try the gateway without vendor keys, run switchyard serve --demo"
+	}
+	return "add it under providers: in the config file"
 }

@@ -11,6 +11,9 @@ type expandError struct {
 	Off int
 	Ref string // the reference as written, "${NAME}" or "${NAME:-...}"; used to find its column
 	Msg string
+	// Unset names the variable of a reference without a default whose
+	// variable is unset or empty.
+	Unset string
 }
 
 // expand replaces ${NAME} and ${NAME:-default} in s with values from getenv,
@@ -54,7 +57,7 @@ func expand(s string, getenv func(string) string) (out string, vars []string, er
 			v := getenv(name)
 			if v == "" {
 				if !hasDef {
-					errs = append(errs, expandError{Off: i - len(ref), Ref: ref, Msg: "environment variable " + name + " is unset or empty (write ${" + name + ":-default} to give a default)"})
+					errs = append(errs, expandError{Off: i - len(ref), Ref: ref, Unset: name, Msg: "environment variable " + name + " is unset or empty (write ${" + name + ":-default} to give a default)"})
 				}
 				v = def
 			}

@@ -25,6 +25,11 @@ type Options struct {
 	// Getenv looks up ${VAR} references and $SWITCHYARD_ADMIN_KEY.
 	// nil means os.Getenv.
 	Getenv func(string) string
+	// MissingEnv, when set, makes a ${VAR} without a default whose
+	// variable is unset or empty expand to "" instead of being an error,
+	// and is called with the variable's name: so that a file's shape can
+	// be checked on a machine that does not hold its secrets.
+	MissingEnv func(name string)
 }
 
 // Load reads, decodes and validates the config file at path; see Parse.
@@ -53,9 +58,10 @@ func Parse(data []byte, filename string, opts Options) (*Config, error) {
 		getenv = os.Getenv
 	}
 	d := &decoder{
-		report: report{file: filename, pos: map[string]position{}, env: map[string][]string{}, failed: map[string]bool{}},
-		src:    data,
-		getenv: getenv,
+		report:  report{file: filename, pos: map[string]position{}, env: map[string][]string{}, failed: map[string]bool{}},
+		src:     data,
+		getenv:  getenv,
+		missing: opts.MissingEnv,
 	}
 	var c Config
 	// A file that is not YAML has no fields to validate: stop at the
@@ -86,9 +92,10 @@ const maxVisits = 200_000
 // line a value came from once ${VAR} has been expanded.
 type decoder struct {
 	report
-	src    []byte
-	getenv func(string) string
-	visits int
+	src     []byte
+	getenv  func(string) string
+	missing func(string) // Options.MissingEnv
+	visits  int
 }
 
 // document decodes the single YAML document in d.src into c. It reports
@@ -366,6 +373,13 @@ func (d *decoder) scalar(n *yaml.Node, path, want string) (string, bool) {
 	if len(vars) > 0 {
 		d.env[path] = vars
 	}
+	errs = slices.DeleteFunc(errs, func(e expandError) bool {
+		if e.Unset != "" && d.missing != nil {
+			d.missing(e.Unset)
+			return true
+		}
+		return false
+	})
 	for _, e := range errs {
 		line, col := d.refPos(n, e)
 		d.add(line, col, path, "%s", e.Msg)

@@ -183,8 +183,13 @@ func (r *Router) Resolve(model string) (*Route, error) {
 		t, ok = r.bare[model]
 	}
 	if !ok {
-		return nil, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found", Class: "not_found",
-			Message: fmt.Sprintf("The model `%s` does not exist: use a model from GET /v1/models or provider/model with a configured provider", model)}
+		msg := fmt.Sprintf("The model `%s` does not exist: use a model from GET /v1/models or provider/model with a configured provider", model)
+		if name, _, slash := strings.Cut(model, "/"); slash {
+			if _, configured := r.providers.Get(name); !configured {
+				msg = fmt.Sprintf("The model `%s` names the provider `%s`, which is not configured: %s", model, name, config.HowToConfigure(name))
+			}
+		}
+		return nil, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found", Class: "not_found", Message: msg}
 	}
 	return &Route{Name: model, Targets: []Target{t}, Weights: []float64{1}, Retries: DefaultRetries}, nil
 }

@@ -57,6 +57,10 @@ type Server struct {
 	RequestLog RequestLogger
 	// AdminKey guards /admin; empty disables the admin API.
 	AdminKey string
+	// Actor, when set, is who the audit log names for every admin
+	// request, instead of the admin key's fingerprint: the CLI's
+	// in-process API sets the person at the terminal.
+	Actor string
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
 	// Logger gets one line per request.
@@ -76,6 +80,9 @@ type Server struct {
 	Teams TeamLookup
 	// Pricing prices each request from its usage; nil records no cost.
 	Pricing *pricing.Table
+
+	// catalog caches the model lists vendors sent (models.go).
+	catalog modelCatalog
 	// Changed, when set, is called after an admin change to keys or
 	// teams, to tell the other replicas (their caches must forget).
 	Changed func(ctx context.Context, what string)

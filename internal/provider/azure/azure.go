@@ -34,6 +34,9 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 		},
 		Auth:  func(h http.Header, key string) { h.Set("Api-Key", key) },
 		Chunk: &openaicompat.ChunkQuirk{Match: promptFilterChunk, New: newFilter},
+		// Clients name deployments, which the data plane does not list
+		// (its /models lists base models); only the management API does.
+		NoModelList: cfg.APIVersion != "",
 	})
 }
 

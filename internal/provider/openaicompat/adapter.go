@@ -50,6 +50,9 @@ type Quirks struct {
 	Chunk *ChunkQuirk
 	// NoEmbeddings: the vendor has no embeddings endpoint.
 	NoEmbeddings bool
+	// NoModelList: the vendor has no list of the models the provider's
+	// clients can name (GET /models), so none is asked for.
+	NoModelList bool
 	// ReasoningField is the assistant message field in which Generate
 	// replays earlier reasoning: "reasoning_content" for vendors that
 	// want it back (DeepSeek 400s without it on tool-call turns), or ""
