@@ -67,8 +67,13 @@ type TargetHealth struct {
 	CredentialsRejected bool    `json:"credentials_rejected,omitempty"`
 	Requests            int     `json:"recent_requests"`
 	ErrorRate           float64 `json:"recent_error_rate"`
-	P50Ms               float64 `json:"p50_ms,omitempty"`
-	P95Ms               float64 `json:"p95_ms,omitempty"`
+	// LatencySamples is how many recent successes' latencies (time to
+	// first token, or to the whole answer) are held. P50Ms and P95Ms are
+	// given once there are 20 of them: a p95 of fewer says nothing, and
+	// the hedge delay must not follow it (docs/routing.md).
+	LatencySamples int     `json:"latency_samples"`
+	P50Ms          float64 `json:"p50_ms,omitempty"`
+	P95Ms          float64 `json:"p95_ms,omitempty"`
 }
 
 // RouteHealth is a route's targets with their health.
@@ -108,6 +113,7 @@ func (r *Router) targetHealth(t Target) TargetHealth {
 	if p, ok := r.creds.providers.Load(t.Provider.Name()); ok {
 		th.CredentialsRejected = p.(*providerCreds).refused.Load()
 	}
+	th.LatencySamples = h.latency.Count()
 	if q, ok := h.latency.Quantile(0.5); ok {
 		th.P50Ms = ms(q)
 	}
