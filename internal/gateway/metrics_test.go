@@ -161,7 +161,8 @@ func TestMetrics(t *testing.T) {
 	if got := value(fams, req, limited); got != 1 || errClass[429] == "" {
 		t.Errorf("%s%v = %v", req, limited, got)
 	}
-	unknown := map[string]string{"endpoint": "chat.completions", "provider": "", "model": "no-such-model", "key": keyName, "status": "404", "error_type": errClass[404]}
+	// A model the config does not know is not a label value of its own.
+	unknown := map[string]string{"endpoint": "chat.completions", "provider": "", "model": "_other", "key": keyName, "status": "404", "error_type": errClass[404]}
 	if got := value(fams, req, unknown); got != 1 || errClass[404] == "" {
 		t.Errorf("%s%v = %v", req, unknown, got)
 	}
