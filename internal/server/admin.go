@@ -1,6 +1,7 @@
 package server
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
@@ -24,7 +25,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": s.CurrentRouter().Health()})
 	}))
 	mux.Handle("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path})
+		writeError(w, unknownURL("admin URL", r))
 	}))
 }
 
@@ -35,12 +36,28 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 			writeError(w, &llm.Error{Kind: llm.KindPermission, Message: "The admin API is disabled: set admin_key in the config or SWITCHYARD_ADMIN_KEY."})
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(clientSecret(r)), []byte(s.AdminKey)) != 1 {
+		if !s.isAdmin(r) {
+			refuseBody(w, r)
 			writeError(w, &llm.Error{Kind: llm.KindAuthentication, Message: "A valid admin key is required (Authorization: Bearer <admin key>)."})
 			return
 		}
 		h(w, r)
 	})
+}
+
+// isAdmin reports whether r carries the admin key, in Authorization:
+// Bearer only: the admin key is not a virtual key, and the other headers
+// clients put virtual keys in (x-api-key, api-key) are not for it.
+// Digests of equal length are compared, in constant time, so that neither
+// the key's bytes nor its length can be timed (subtle.ConstantTimeCompare
+// returns at once on a length mismatch).
+func (s *Server) isAdmin(r *http.Request) bool {
+	secret := bearer(r.Header.Get("Authorization"))
+	if secret == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(d[:], s.adminDigest[:]) == 1
 }
 
 // keyView is a key as the admin API shows it: never the secret or its hash.
@@ -86,8 +103,8 @@ func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 	var in keyChange
-	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || *in.Name == "" {
-		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...], "team": "...", "rpm": 60, "tpm": 100000, "budget_usd": "10.00", "budget_period": "month", "expires_at": "2026-12-31T00:00:00Z", "metadata": {"app": "..."}}; name is required.`})
+	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || *in.Name == "" || len(*in.Name) > maxNameBytes {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...], "team": "...", "rpm": 60, "tpm": 100000, "budget_usd": "10.00", "budget_period": "month", "expires_at": "2026-12-31T00:00:00Z", "metadata": {"app": "..."}}; name is required (at most 256 bytes).`})
 		return
 	}
 	var models []string
@@ -115,7 +132,7 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
 	if err := s.Store.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "key", r.PathValue("id")))
 		return
 	}
 	s.Keys.Purge()
@@ -145,9 +162,26 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// notFound is the 404 for an admin record (a key, a team, a provider's
+// secret) that id or name does not name. Its code says what was looked
+// for: left empty, the OpenAI dialect would call it model_not_found.
+func notFound(what, idOrName string) *llm.Error {
+	return &llm.Error{Kind: llm.KindNotFound, Code: what + "_not_found", Param: "id",
+		Message: "No " + what + " has the id or name " + strconv.Quote(clip(idOrName, maxEchoBytes)) + "."}
+}
+
+// lookupError is storeError for the lookup of one record: not found names
+// what was asked for.
+func (s *Server) lookupError(err error, what, idOrName string) *llm.Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(what, idOrName)
+	}
+	return s.storeError(err)
+}
+
 func (s *Server) storeError(err error) *llm.Error {
 	if errors.Is(err, store.ErrNotFound) {
-		return &llm.Error{Kind: llm.KindNotFound, Message: "No such record."}
+		return &llm.Error{Kind: llm.KindNotFound, Code: "not_found", Message: "No such record."}
 	}
 	if errors.Is(err, store.ErrDuplicate) {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusConflict, Message: err.Error()}

@@ -197,7 +197,7 @@ func (s *Server) applyKeyChange(r *http.Request, k *store.Key, c keyChange) *llm
 func (s *Server) adminGetKey(w http.ResponseWriter, r *http.Request) {
 	k, err := s.Store.Key(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "key", r.PathValue("id")))
 		return
 	}
 	v := viewKey(k)
@@ -221,7 +221,7 @@ func (s *Server) adminUpdateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := s.Store.Key(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "key", r.PathValue("id")))
 		return
 	}
 	if e := s.applyKeyChange(r, &k, in); e != nil {
@@ -273,8 +273,8 @@ func (s *Server) adminListTeams(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminCreateTeam(w http.ResponseWriter, r *http.Request) {
 	var in teamChange
-	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "rpm": 600, "tpm": 1000000, "budget_usd": "500", "budget_period": "month", "metadata": {...}}; name is required.`})
+	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || strings.TrimSpace(*in.Name) == "" || len(*in.Name) > maxNameBytes {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "rpm": 600, "tpm": 1000000, "budget_usd": "500", "budget_period": "month", "metadata": {...}}; name is required (at most 256 bytes).`})
 		return
 	}
 	t := store.Team{ID: "team_" + randomID(), Name: strings.TrimSpace(*in.Name), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
@@ -297,7 +297,7 @@ func (s *Server) adminCreateTeam(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminGetTeam(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Store.Team(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "team", r.PathValue("id")))
 		return
 	}
 	v := viewTeam(t)
@@ -317,7 +317,7 @@ func (s *Server) adminUpdateTeam(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.Store.Team(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "team", r.PathValue("id")))
 		return
 	}
 	if e := in.limitsChange.apply(&t.Limits); e != nil {

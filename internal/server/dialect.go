@@ -12,6 +12,11 @@ import (
 // object, or Anthropic's {"type":"error",...} with Anthropic's statuses
 // (529 for an overloaded upstream, whoever the upstream was).
 func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
+	if len(e.Message) > maxMessageBytes {
+		c := *e
+		c.Message = clip(e.Message, maxMessageBytes)
+		e = &c
+	}
 	status, body := e.HTTPStatus(), []byte(nil)
 	if d == llm.DialectAnthropic {
 		status, body = anthropicwire.ErrorStatus(e), anthropicwire.ErrorBody(e)
