@@ -3,17 +3,20 @@ package gateway_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
-// get sends a request with the given headers and returns the status, the
+// send sends a request with the given headers and returns the status, the
 // response headers and the body.
 func send(t *testing.T, method, url string, header map[string]string, body string) (int, http.Header, []byte) {
 	t.Helper()
@@ -133,5 +136,114 @@ func TestAdminNotFoundNamesTheRecord(t *testing.T) {
 		if st != 404 || out.Error.Code != tc.code || !strings.Contains(out.Error.Message, tc.says) || len(out.Error.Message) > 400 {
 			t.Errorf("%s %.40s: %d %.300s", tc.method, tc.path, st, b)
 		}
+	}
+}
+
+// Every admin list comes in bounded pages with a cursor to the next; the
+// pages hold every item once. The usage report, a download, is whole
+// however many groups it has, and streamed.
+func TestAdminPages(t *testing.T) {
+	e := newEnv(t)
+	ctx := context.Background()
+	const n = 1500
+	var logs []store.RequestLog
+	base := time.Now().UTC().Truncate(time.Second)
+	for i := range n {
+		logs = append(logs, store.RequestLog{ID: fmt.Sprintf("req_%05d", i), Time: base.Add(time.Duration(i%7) * time.Millisecond),
+			Endpoint: "chat.completions", Model: fmt.Sprintf("model-%04d", i), Provider: "openai", Status: 200, Cost: 1})
+	}
+	if err := e.gw.Store.InsertRequests(ctx, logs); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 120 {
+		_, k, _ := keys.Generate(fmt.Sprintf("k%03d", i), nil)
+		if err := e.gw.Store.CreateKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	type page struct {
+		Data       []json.RawMessage
+		HasMore    bool   `json:"has_more"`
+		NextCursor string `json:"next_cursor"`
+	}
+	get := func(path string) page {
+		t.Helper()
+		st, _, b := send(t, "GET", e.srv.URL+path, adminAuth, "")
+		var p page
+		if st != 200 || json.Unmarshal(b, &p) != nil {
+			t.Fatalf("GET %s: %d %.300s", path, st, b)
+		}
+		return p
+	}
+	walk := func(path string, limit string) (pages, items int) {
+		t.Helper()
+		seen := map[string]bool{}
+		for cursor := ""; ; pages++ {
+			sep := "?"
+			if strings.Contains(path, "?") {
+				sep = "&"
+			}
+			p := get(path + sep + "limit=" + limit + "&cursor=" + url.QueryEscape(cursor))
+			for _, d := range p.Data {
+				if seen[string(d)] {
+					t.Fatalf("%s: an item twice", path)
+				}
+				seen[string(d)] = true
+			}
+			if p.HasMore != (p.NextCursor != "") {
+				t.Fatalf("%s: has_more %v, next_cursor %q", path, p.HasMore, p.NextCursor)
+			}
+			if cursor = p.NextCursor; cursor == "" {
+				return pages + 1, len(seen)
+			}
+		}
+	}
+	// The default page is 100; a larger limit is lowered to 1,000.
+	if p := get("/admin/requests"); len(p.Data) != 100 || !p.HasMore {
+		t.Errorf("default page: %d items, has_more %v", len(p.Data), p.HasMore)
+	}
+	if p := get("/admin/requests?limit=1000000000"); len(p.Data) != 1000 || !p.HasMore {
+		t.Errorf("limit=1000000000: %d items", len(p.Data))
+	}
+	for _, bad := range []string{"1e9", "-1", "0", "x"} {
+		if st, _, b := send(t, "GET", e.srv.URL+"/admin/requests?limit="+bad, adminAuth, ""); st != 400 || !strings.Contains(string(b), `"param":"limit"`) {
+			t.Errorf("limit=%s: %d %s", bad, st, b)
+		}
+	}
+	for _, tc := range []struct {
+		path, limit  string
+		pages, items int
+	}{
+		{"/admin/requests", "1000", 2, n},
+		{"/admin/requests", "7", (n + 6) / 7, n},
+		{"/admin/keys", "50", 3, 121}, // and the env's own key
+		{"/admin/audit", "100", 1, 0},
+	} {
+		if pages, items := walk(tc.path, tc.limit); pages != tc.pages || items != tc.items {
+			t.Errorf("%s by %s: %d pages, %d items; want %d, %d", tc.path, tc.limit, pages, items, tc.pages, tc.items)
+		}
+	}
+	for i := range 3 {
+		send(t, "POST", e.srv.URL+"/admin/teams", adminAuth, fmt.Sprintf(`{"name":"team-%d"}`, i))
+	}
+	if pages, items := walk("/admin/teams", "2"); pages != 2 || items != 3 {
+		t.Errorf("teams: %d pages, %d items", pages, items)
+	}
+	if pages, items := walk("/admin/audit", "2"); pages != 2 || items != 3 {
+		t.Errorf("audit: %d pages, %d items", pages, items)
+	}
+
+	// 1,500 groups: more than the store is read for at a time.
+	st, _, b := send(t, "GET", e.srv.URL+"/admin/usage?group_by=model", adminAuth, "")
+	var usage struct {
+		Data  []struct{ Model string }
+		Total struct{ Requests int }
+	}
+	if err := json.Unmarshal(b, &usage); st != 200 || err != nil || len(usage.Data) != n || usage.Total.Requests != n {
+		t.Errorf("usage: %d, %d groups, total %d, %v", st, len(usage.Data), usage.Total.Requests, err)
+	}
+	st, _, b = send(t, "GET", e.srv.URL+"/admin/usage?group_by=model&format=csv", adminAuth, "")
+	if lines := strings.Count(string(b), "\n"); st != 200 || lines != n+2 || !strings.Contains(string(b), "total,1500,") {
+		t.Errorf("usage CSV: %d, %d lines", st, lines)
 	}
 }

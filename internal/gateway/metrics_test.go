@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
 // scrape fetches and parses GET /metrics.
@@ -89,7 +90,7 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	const target = "openai/gpt-4o-mini"
-	ks, err := e.gw.Store.ListKeys(ctx)
+	ks, err := e.gw.Store.ListKeys(ctx, store.Page{})
 	if err != nil || len(ks) != 1 {
 		t.Fatal(ks, err)
 	}

@@ -5,7 +5,9 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -89,16 +91,64 @@ func viewKey(k store.Key) keyView {
 }
 
 func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
-	ks, err := s.Store.ListKeys(r.Context())
+	p, e := parsePage(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	ks, err := s.Store.ListKeys(r.Context(), p.more())
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
 	}
-	out := make([]keyView, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, viewKey(k))
+	writePage(w, p, ks, viewKey, func(k store.Key) string { return k.ID })
+}
+
+// Admin lists come in pages: ?limit= items (default 100, at most 1000)
+// from ?cursor=, the next_cursor of the page before. Without a bound,
+// /admin/requests?limit=1000000000 once answered 104 MB.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// page is a page asked for with ?limit and ?cursor.
+type page struct{ store.Page }
+
+// parsePage reads ?limit (a limit over the maximum is lowered to it) and
+// ?cursor.
+func parsePage(q url.Values) (page, *llm.Error) {
+	p := page{store.Page{Limit: defaultPageLimit, After: q.Get("cursor")}}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, &llm.Error{Kind: llm.KindInvalidRequest, Param: "limit",
+				Message: fmt.Sprintf("limit must be a whole number from 1 to %d.", maxPageLimit)}
+		}
+		p.Limit = min(n, maxPageLimit)
 	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	return p, nil
+}
+
+// more is the page to ask the store for: one item more than the client
+// asked for, which tells whether another page follows.
+func (p page) more() store.Page { return store.Page{Limit: p.Limit + 1, After: p.After} }
+
+// writePage answers with the items of a page (the store's answer to
+// p.more()) as views, and the cursor of the page after, if there is one:
+// the cursor of its last item. Cursors are opaque to clients.
+func writePage[T, V any](w http.ResponseWriter, p page, items []T, view func(T) V, cursor func(T) string) {
+	more := len(items) > p.Limit
+	items = items[:min(len(items), p.Limit)]
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
+	}
+	v := map[string]any{"object": "list", "data": out, "has_more": more}
+	if more {
+		v["next_cursor"] = cursor(items[len(items)-1])
+	}
+	writeValue(w, http.StatusOK, v)
 }
 
 func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
@@ -142,8 +192,13 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	logs, err := s.Store.Requests(r.Context(), store.RequestFilter{KeyID: r.URL.Query().Get("key_id"), Limit: limit})
+	p, e := parsePage(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	more := p.more()
+	logs, err := s.Store.Requests(r.Context(), store.RequestFilter{KeyID: r.URL.Query().Get("key_id"), Limit: more.Limit, After: more.After})
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
@@ -153,11 +208,10 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 		LatencyMs float64 `json:"latency_ms"`
 		TTFTMs    float64 `json:"ttft_ms"`
 	}
-	out := make([]view, 0, len(logs))
-	for _, l := range logs {
-		out = append(out, view{RequestLog: l, LatencyMs: ms(l.Latency), TTFTMs: ms(l.TTFT)})
-	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	writePage(w, p, logs, func(l store.RequestLog) view {
+		return view{RequestLog: l, LatencyMs: ms(l.Latency), TTFTMs: ms(l.TTFT)}
+	},
+		func(l store.RequestLog) string { return l.ID })
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
