@@ -379,10 +379,11 @@ func (g *Gateway) Close(ctx context.Context) error {
 // configured shutdown timeout), flushes the request log and closes the store.
 //
 // The server holds at most http.max_connections connections and bounds
-// the time a client takes to send its headers (the body's bound is the
-// handler's, which knows which requests may read one); there is no
-// ReadTimeout or WriteTimeout, which would cut long streams.
-// docs/security.md describes these bounds.
+// the time a client takes to send its headers; the handler bounds the
+// body's (server.Server.BodyTimeout), so that the deadline can follow the
+// bytes and be lifted once the body is read. There is no ReadTimeout or
+// WriteTimeout, which would cut long streams. docs/security.md describes
+// these bounds.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
 	h := g.Config.HTTP
 	hs := &http.Server{

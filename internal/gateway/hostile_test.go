@@ -215,12 +215,13 @@ func TestHostileSlowBodies(t *testing.T) {
 	n := hostileCount()
 	head := "POST /v1/chat/completions HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 200000\r\n\r\n{\"model\":"
 	a := attack(t, s.addr, n, head, " ")
+	during := runtime.NumGoroutine()
 	for range 20 {
 		s.chat(t) // served while the attackers are connected and trickling
 	}
 	after := settle(t, before+20)
 	got := a.answers()
-	t.Logf("%d slow-body connections with no key: answers %v; goroutines before %d, after %d", n, got, before, after)
+	t.Logf("%d slow-body connections with no key: answers %v; goroutines before %d, when all were open %d, after %d", n, got, before, during, after)
 	if got["401 Unauthorized close=true"] != n {
 		t.Errorf("answers %v, want %d × 401 with Connection: close", got, n)
 	}
@@ -306,12 +307,13 @@ func TestHostileSlowHeaders(t *testing.T) {
 	before := runtime.NumGoroutine()
 	n := hostileCount()
 	a := attack(t, s.addr, n, "GET /healthz HTTP/1.1\r\nHost: x\r\nX-Slow: ", "a")
+	during := runtime.NumGoroutine()
 	for range 20 {
 		s.chat(t)
 	}
 	after := settle(t, before+20)
 	got := a.answers()
-	t.Logf("%d slow-header connections: answers %v; goroutines before %d, after %d", n, got, before, after)
+	t.Logf("%d slow-header connections: answers %v; goroutines before %d, when all were open %d, after %d", n, got, before, during, after)
 	// net/http answers a header timeout by closing the connection, or with
 	// a 408 when it can.
 	if got[""]+got["408 Request Timeout close=true"] != n {

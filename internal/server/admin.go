@@ -208,10 +208,10 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 		LatencyMs float64 `json:"latency_ms"`
 		TTFTMs    float64 `json:"ttft_ms"`
 	}
-	writePage(w, p, logs, func(l store.RequestLog) view {
+	withTimes := func(l store.RequestLog) view {
 		return view{RequestLog: l, LatencyMs: ms(l.Latency), TTFTMs: ms(l.TTFT)}
-	},
-		func(l store.RequestLog) string { return l.ID })
+	}
+	writePage(w, p, logs, withTimes, func(l store.RequestLog) string { return l.ID })
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }

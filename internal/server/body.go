@@ -85,10 +85,13 @@ func refuseBody(w http.ResponseWriter, r *http.Request) {
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusedBodyGrace))
 }
 
-// guard is the edge of every request: its x-request-id (withRequestID's
-// comment says why it is always the gateway's own), its body deadline,
-// and, when the handler left the body unread, a short deadline for what
-// net/http still reads of it.
+// guard is the edge of every request, whatever answers it (the API, the
+// admin API, health checks, metrics, a 404). It gives the response an
+// x-request-id, the id the request log and the log line carry for API
+// requests: always the gateway's own, never one a client sent, which would
+// be one more unbounded string echoed and stored. It sets the body's
+// deadline and, when the handler left the body unread, gives what net/http
+// still reads of it refusedBodyGrace.
 func (s *Server) guard(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("X-Request-Id", newID("req_"))

@@ -227,7 +227,7 @@ func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 func (s *Server) authenticate(r *http.Request, c *call, method string) *llm.Error {
 	if r.Method != method {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusMethodNotAllowed, Class: "bad_request",
-			Message: "Method " + r.Method + " is not allowed here; use " + method}
+			Message: "Method " + clip(r.Method, 32) + " is not allowed here; use " + method}
 	}
 	secret := clientSecret(r)
 	if secret == "" {
