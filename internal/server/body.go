@@ -54,7 +54,8 @@ func (p *pacedBody) Read(b []byte) (int, error) {
 	case err == io.EOF:
 		// net/http now reads the connection in the background to notice
 		// the client leaving; a deadline left set would end that read and
-		// cancel the request in the middle of a long stream.
+		// cancel the request in the middle of a long stream. net/http lifts
+		// it itself when it starts that read; this does not rely on it.
 		p.rc.SetReadDeadline(time.Time{})
 		p.done = true
 	case err != nil:

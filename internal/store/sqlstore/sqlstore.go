@@ -606,19 +606,13 @@ func (s *DB) ListKeys(ctx context.Context, p store.Page) ([]store.Key, error) {
 	return keys, s.wrap("list keys", rows.Err())
 }
 
-// after is the keyset condition of a page of table in ascending (col,
-// tie) order: the rows after the one whose id is the parameter id.
-// Spelled out rather than as a row-value comparison, so that both
-// databases use their (col, tie) index.
-func after(table, col, tie, id string) string {
-	row := func(c string) string { return "(SELECT " + c + " FROM " + table + " WHERE id = " + id + ")" }
-	return "(" + col + " > " + row(col) + " OR " + col + " = " + row(col) + " AND " + tie + " > " + row(tie) + ")"
-}
-
-// before is after for a descending order.
-func before(table, col, tie, id string) string {
-	row := func(c string) string { return "(SELECT " + c + " FROM " + table + " WHERE id = " + id + ")" }
-	return "(" + col + " < " + row(col) + " OR " + col + " = " + row(col) + " AND " + tie + " < " + row(tie) + ")"
+// keyset is the condition of a page of table in (col, tie) order, from
+// the row whose id is the parameter id: op is ">" for an ascending order,
+// "<" for a descending one. A row-value comparison, which both databases
+// answer with a range scan of their (col, tie) index (an OR of the two
+// columns' conditions makes SQLite scan from the end of the index).
+func keyset(table, col, tie, op, id string) string {
+	return "(" + col + ", " + tie + ") " + op + " (SELECT " + col + ", " + tie + " FROM " + table + " WHERE id = " + id + ")"
 }
 
 // pageQuery is a page of table, oldest first by (created_at, id).
@@ -626,7 +620,7 @@ func pageQuery(columns, table string, p store.Page) (string, []any) {
 	if p.After == "" {
 		return `SELECT ` + columns + ` FROM ` + table + ` ORDER BY created_at, id LIMIT $1`, []any{p.Size()}
 	}
-	return `SELECT ` + columns + ` FROM ` + table + ` WHERE ` + after(table, "created_at", "id", "$2") +
+	return `SELECT ` + columns + ` FROM ` + table + ` WHERE ` + keyset(table, "created_at", "id", ">", "$2") +
 		` ORDER BY created_at, id LIMIT $1`, []any{p.Size(), p.After}
 }
 
@@ -759,8 +753,7 @@ func (s *DB) Requests(ctx context.Context, f store.RequestFilter) ([]store.Reque
 	}
 	// seq is the insertion order: it breaks ties between equal times so
 	// that "newest first" is deterministic, and with time it is the key
-	// of a page.
-	// The query is built for the filter given rather than with
+	// of a page. The query is built for the filter given rather than with
 	// "$2 = '' OR ..." terms, which keep a planner from using an index.
 	var where []string
 	args := []any{limit}
@@ -770,7 +763,7 @@ func (s *DB) Requests(ctx context.Context, f store.RequestFilter) ([]store.Reque
 	}
 	if f.After != "" {
 		args = append(args, f.After)
-		where = append(where, before("request_logs", "time", "seq", "$"+strconv.Itoa(len(args))))
+		where = append(where, keyset("request_logs", "time", "seq", "<", "$"+strconv.Itoa(len(args))))
 	}
 	q := `SELECT ` + requestColumns + ` FROM request_logs`
 	if len(where) > 0 {
