@@ -117,6 +117,24 @@ func (t handlerTransport) RoundTrip(r *http.Request) (*http.Response, error) {
 	return rec.Result(), nil
 }
 
+// listAll reads every page of an admin list, following next_cursor.
+func listAll[T any](ctx context.Context, c *adminClient, path string) ([]T, error) {
+	var all []T
+	for cursor := ""; ; {
+		var page struct {
+			Data       []T
+			NextCursor string `json:"next_cursor"`
+		}
+		if err := c.do(ctx, "GET", path+"?limit=1000&cursor="+url.QueryEscape(cursor), nil, &page); err != nil {
+			return nil, err
+		}
+		all = append(all, page.Data...)
+		if cursor = page.NextCursor; cursor == "" {
+			return all, nil
+		}
+	}
+}
+
 // do calls the API and decodes its JSON answer into out; an error answer
 // becomes an error with the API's message.
 func (c *adminClient) do(ctx context.Context, method, path string, body, out any) error {
@@ -397,13 +415,13 @@ func keysCmd(stdout io.Writer) *cobra.Command {
 }
 
 func listKeys(ctx context.Context, c *adminClient, stdout io.Writer) error {
-	var list struct{ Data []keyOut }
-	if err := c.do(ctx, "GET", "/admin/keys", nil, &list); err != nil {
+	ks, err := listAll[keyOut](ctx, c, "/admin/keys")
+	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tPREFIX\tMODELS\tTEAM\tRPM\tTPM\tBUDGET\tEXPIRES\tCREATED\tSTATUS")
-	for _, k := range list.Data {
+	for _, k := range ks {
 		status := "active"
 		if k.RevokedAt != nil {
 			status = "revoked " + k.RevokedAt.Format(time.RFC3339)
@@ -489,21 +507,19 @@ func teamsCmd(stdout io.Writer) *cobra.Command {
 }
 
 func listTeams(ctx context.Context, c *adminClient, stdout io.Writer) error {
-	var list struct {
-		Data []struct {
-			ID, Name     string
-			RPM          int64  `json:"rpm"`
-			TPM          int64  `json:"tpm"`
-			BudgetUSD    string `json:"budget_usd"`
-			BudgetPeriod string `json:"budget_period"`
-		}
-	}
-	if err := c.do(ctx, "GET", "/admin/teams", nil, &list); err != nil {
+	ts, err := listAll[struct {
+		ID, Name     string
+		RPM          int64  `json:"rpm"`
+		TPM          int64  `json:"tpm"`
+		BudgetUSD    string `json:"budget_usd"`
+		BudgetPeriod string `json:"budget_period"`
+	}](ctx, c, "/admin/teams")
+	if err != nil {
 		return err
 	}
 	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "ID\tNAME\tRPM\tTPM\tBUDGET")
-	for _, t := range list.Data {
+	for _, t := range ts {
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", t.ID, t.Name, num(t.RPM), num(t.TPM), budget(t.BudgetUSD, t.BudgetPeriod))
 	}
 	return tw.Flush()

@@ -25,6 +25,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/demo"
 	"github.com/switchyard-ai/switchyard/internal/gateway"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
 var version = "dev"
@@ -249,7 +250,7 @@ func banner(ctx context.Context, w io.Writer, cfg *config.Config, found []config
 			fmt.Fprintf(w, "provider %s (%s)\n", p.Name(), p.Type())
 		}
 	}
-	if ks, err := g.Store.ListKeys(ctx); err == nil && len(ks) == 0 {
+	if ks, err := g.Store.ListKeys(ctx, store.Page{Limit: 1}); err == nil && len(ks) == 0 {
 		fmt.Fprintln(w, "no virtual keys yet: create one with: switchyard keys create --name dev")
 	}
 	if cfg.AdminKey == "" {

@@ -24,6 +24,14 @@ const (
 	DefaultCooldown        = 5 * time.Second
 	DefaultMaxCooldown     = time.Minute
 	DefaultHalfOpenShare   = 0.1
+
+	// The HTTP server's bounds (docs/security.md says why these values).
+	DefaultMaxConnections    = 10000
+	DefaultReadHeaderTimeout = 10 * time.Second
+	DefaultBodyTimeout       = 30 * time.Second
+	DefaultBodyMinRate       = 32 << 10
+	DefaultIdleTimeout       = 120 * time.Second
+	DefaultMaxHeaderBytes    = 64 << 10
 )
 
 // AdminKeyEnv names the variable that supplies the admin key when the config
@@ -43,12 +51,14 @@ type Config struct {
 	MaxBodyBytes int64 `yaml:"max_body_bytes"`
 	// ShutdownTimeout bounds the drain of in-flight requests on SIGTERM (default 30s).
 	ShutdownTimeout time.Duration `yaml:"shutdown_timeout"`
-	Log             Log           `yaml:"log"`
-	RequestLog      RequestLog    `yaml:"request_log"`
-	Providers       []Provider    `yaml:"providers"`
-	Models          []Model       `yaml:"models"`
-	Router          Router        `yaml:"router"`
-	Tracing         Tracing       `yaml:"tracing"`
+	// HTTP bounds what slow or greedy clients can hold of the server.
+	HTTP       HTTP       `yaml:"http"`
+	Log        Log        `yaml:"log"`
+	RequestLog RequestLog `yaml:"request_log"`
+	Providers  []Provider `yaml:"providers"`
+	Models     []Model    `yaml:"models"`
+	Router     Router     `yaml:"router"`
+	Tracing    Tracing    `yaml:"tracing"`
 	// Redis, a "redis://" or "rediss://" URL, shares rate limits, budget
 	// counters and key revocations between replicas. Empty: counters are
 	// kept in process (one node).
@@ -62,6 +72,28 @@ type Config struct {
 	// fromEnv names, for FromEnv's configs, the variables each field path
 	// was read from, so that Validate does not show their values.
 	fromEnv map[string][]string
+}
+
+// HTTP bounds the connections and the time a client may hold of the HTTP
+// server, whether or not it has a key (docs/security.md).
+type HTTP struct {
+	// MaxConnections bounds the open client connections (default 10000);
+	// at the bound, new connections wait to be accepted until one closes.
+	MaxConnections int `yaml:"max_connections"`
+	// ReadHeaderTimeout bounds the time to send a request's headers
+	// (default 10s); a slower client's connection is closed.
+	ReadHeaderTimeout time.Duration `yaml:"read_header_timeout"`
+	// BodyTimeout and BodyMinRate bound the time to send a request body:
+	// BodyTimeout (default 30s) plus a second for every BodyMinRate bytes
+	// received (default 32768, 32 KiB/s). A slower body gets a 408.
+	BodyTimeout time.Duration `yaml:"body_timeout"`
+	BodyMinRate int64         `yaml:"body_min_rate"`
+	// IdleTimeout closes a keep-alive connection idle this long (default
+	// 120s).
+	IdleTimeout time.Duration `yaml:"idle_timeout"`
+	// MaxHeaderBytes bounds a request's headers (default 65536); larger
+	// ones get a 431.
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
 }
 
 // Log configures the process's own log lines.
@@ -262,6 +294,12 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.AdminKey, getenv(AdminKeyEnv))
 	setZero(&c.MaxBodyBytes, DefaultMaxBodyBytes)
 	setZero(&c.ShutdownTimeout, DefaultShutdownTimeout)
+	setZero(&c.HTTP.MaxConnections, DefaultMaxConnections)
+	setZero(&c.HTTP.ReadHeaderTimeout, DefaultReadHeaderTimeout)
+	setZero(&c.HTTP.BodyTimeout, DefaultBodyTimeout)
+	setZero(&c.HTTP.BodyMinRate, DefaultBodyMinRate)
+	setZero(&c.HTTP.IdleTimeout, DefaultIdleTimeout)
+	setZero(&c.HTTP.MaxHeaderBytes, DefaultMaxHeaderBytes)
 	setZero(&c.Log.Format, DefaultLogFormat)
 	setZero(&c.Log.Level, DefaultLogLevel)
 	setZero(&c.RequestLog.QueueSize, DefaultQueueSize)

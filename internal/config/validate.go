@@ -114,6 +114,19 @@ func (r *report) validate(c *Config, types []string) {
 	if c.ShutdownTimeout <= 0 {
 		r.errorf("shutdown_timeout", "must be positive")
 	}
+	h := c.HTTP
+	for _, f := range []struct {
+		name string
+		bad  bool
+	}{
+		{"max_connections", h.MaxConnections <= 0}, {"read_header_timeout", h.ReadHeaderTimeout <= 0},
+		{"body_timeout", h.BodyTimeout <= 0}, {"body_min_rate", h.BodyMinRate <= 0},
+		{"idle_timeout", h.IdleTimeout <= 0}, {"max_header_bytes", h.MaxHeaderBytes <= 0},
+	} {
+		if f.bad {
+			r.errorf("http."+f.name, "must be positive")
+		}
+	}
 	r.oneOf("log.format", c.Log.Format, "text", "json")
 	r.oneOf("log.level", c.Log.Level, "debug", "info", "warn", "error")
 	rl := c.RequestLog

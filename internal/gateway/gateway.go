@@ -22,6 +22,7 @@ import (
 	"go.opentelemetry.io/otel/trace"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/connlimit"
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/metrics"
@@ -67,6 +68,8 @@ type Gateway struct {
 	applied atomic.Pointer[config.Config]
 	// reloadMu serialises router rebuilds (reloads, secret changes).
 	reloadMu sync.Mutex
+	// conns bounds the client connections Serve holds open.
+	conns *connlimit.Limiter
 }
 
 // New opens the store and builds every part of the gateway from cfg, which
@@ -117,6 +120,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		RequestLog:   g.Log,
 		AdminKey:     cfg.AdminKey,
 		MaxBodyBytes: cfg.MaxBodyBytes,
+		BodyTimeout:  cfg.HTTP.BodyTimeout,
+		BodyMinRate:  cfg.HTTP.BodyMinRate,
 		Logger:       logger,
 		Allowed:      keys.Allowed,
 	}
@@ -135,7 +140,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		st.Close()
 		return nil, err
 	}
-	src := metrics.Sources{Router: g.server.CurrentRouter, Log: g.Log, Store: st}
+	g.conns = connlimit.New(cfg.HTTP.MaxConnections, logger)
+	src := metrics.Sources{Router: g.server.CurrentRouter, Log: g.Log, Store: st, Pricing: prices, Connections: g.conns}
 	if g.failover != nil {
 		src.RedisUp = g.failover.Up
 	}
@@ -311,6 +317,7 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		"request_log":      cfg.RequestLog != old.RequestLog,
 		"max_body_bytes":   cfg.MaxBodyBytes != old.MaxBodyBytes,
 		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
+		"http":             cfg.HTTP != old.HTTP,
 		"log":              cfg.Log != old.Log,
 		"tracing":          cfg.Tracing != old.Tracing,
 		"redis":            cfg.Redis != old.Redis || cfg.RedisPrefix != old.RedisPrefix,
@@ -371,13 +378,23 @@ func (g *Gateway) Close(ctx context.Context) error {
 // Serve serves on ln until ctx is done, then shuts down gracefully: it stops
 // accepting, lets in-flight requests and streams finish (up to the
 // configured shutdown timeout), flushes the request log and closes the store.
+//
+// The server holds at most http.max_connections connections and bounds
+// the time a client takes to send its headers; the handler bounds the
+// body's (server.Server.BodyTimeout), so that the deadline can follow the
+// bytes and be lifted once the body is read. There is no ReadTimeout or
+// WriteTimeout, which would cut long streams. docs/security.md describes
+// these bounds.
 func (g *Gateway) Serve(ctx context.Context, ln net.Listener) error {
+	h := g.Config.HTTP
 	hs := &http.Server{
 		Handler:           g.Handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       120 * time.Second,
+		ReadHeaderTimeout: h.ReadHeaderTimeout,
+		IdleTimeout:       h.IdleTimeout,
+		MaxHeaderBytes:    h.MaxHeaderBytes,
 		ErrorLog:          slog.NewLogLogger(g.logger.Handler(), slog.LevelWarn),
 	}
+	ln = g.conns.Listen(ln)
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()
 	select {

@@ -16,6 +16,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
 // scrape fetches and parses GET /metrics.
@@ -89,7 +90,7 @@ func TestMetrics(t *testing.T) {
 	e := newEnv(t)
 	ctx := context.Background()
 	const target = "openai/gpt-4o-mini"
-	ks, err := e.gw.Store.ListKeys(ctx)
+	ks, err := e.gw.Store.ListKeys(ctx, store.Page{})
 	if err != nil || len(ks) != 1 {
 		t.Fatal(ks, err)
 	}
@@ -161,7 +162,8 @@ func TestMetrics(t *testing.T) {
 	if got := value(fams, req, limited); got != 1 || errClass[429] == "" {
 		t.Errorf("%s%v = %v", req, limited, got)
 	}
-	unknown := map[string]string{"endpoint": "chat.completions", "provider": "", "model": "no-such-model", "key": keyName, "status": "404", "error_type": errClass[404]}
+	// A model the config does not know is not a label value of its own.
+	unknown := map[string]string{"endpoint": "chat.completions", "provider": "", "model": "_other", "key": keyName, "status": "404", "error_type": errClass[404]}
 	if got := value(fams, req, unknown); got != 1 || errClass[404] == "" {
 		t.Errorf("%s%v = %v", req, unknown, got)
 	}

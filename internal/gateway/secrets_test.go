@@ -97,7 +97,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	}
 	defer st.Close()
 	recs, _ := st.Requests(context.Background(), store.RequestFilter{Limit: 1000})
-	audit, _ := st.Audit(context.Background(), 1000)
+	audit, _ := st.Audit(context.Background(), store.Page{Limit: 1000})
 	sealed, _ := st.Secrets(context.Background())
 	if len(sealed) != 1 {
 		t.Fatalf("stored secrets: %d", len(sealed))

@@ -4,9 +4,13 @@
 // and router counters, and gauges read at scrape time from the router's
 // breakers, the request log writer and the store.
 //
-// Label cardinality is bounded by configuration: models, providers,
-// targets, routes and key names. Request ids, user ids and key secrets are
-// never labels.
+// Label cardinality is bounded by configuration: a model, target or route
+// label takes only the names the config gives (routes, providers, the
+// models providers list, route targets, fallbacks and shadows) and the
+// models of the price list; any other name a client sends is counted as
+// "_other" (a target as "provider/_other"). Key names are set by the
+// admin. Request ids, user ids and key secrets are never labels. See
+// docs/security.md.
 //
 // Cost is exported as switchyard_cost_usd_total, from each request's
 // priced cost (internal/pricing).
@@ -24,6 +28,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
+	"github.com/switchyard-ai/switchyard/internal/pricing"
 	"github.com/switchyard-ai/switchyard/internal/reqlog"
 	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
@@ -44,7 +49,21 @@ type Sources struct {
 	PingTimeout time.Duration
 	// RedisUp, when set, is exported as switchyard_redis_up.
 	RedisUp func() bool
+	// Pricing, when set, adds the models it prices by exact name to the
+	// model label values.
+	Pricing interface{ Entries() []pricing.Entry }
+	// Connections, when set, is the bound on client connections
+	// (connlimit.Limiter).
+	Connections interface {
+		Open() int64
+		Max() int
+		Reached() int64
+	}
 }
+
+// Other is the label value of every model, target or route name the
+// configuration does not know.
+const Other = "_other"
 
 // Bucket boundaries. Durations follow the OpenTelemetry GenAI advice,
 // extended up to 300 s for long generations; token buckets are the
@@ -71,8 +90,8 @@ type Metrics struct {
 	hedges     *prometheus.CounterVec
 	cost       *prometheus.CounterVec
 
-	// providerTypes maps provider names to types, for the router in use.
-	providerTypes atomic.Pointer[providerTypes]
+	// labels are the label values allowed under the router in use.
+	labels atomic.Pointer[labels]
 }
 
 // New builds the metrics and registers them, with the Go runtime and
@@ -138,7 +157,7 @@ func New(src Sources) *Metrics {
 			return 0
 		}))
 	}
-	m.providerTypes.Store(&providerTypes{})
+	m.labels.Store(&labels{})
 	if src.PingTimeout <= 0 {
 		src.PingTimeout = time.Second
 	}
@@ -186,26 +205,103 @@ func operation(endpoint string) string {
 	return ""
 }
 
-// providerTypes maps provider names to types, with the router they came
-// from so that a reload is noticed.
-type providerTypes struct {
-	router *router.Router
-	types  map[string]string
+// labels are the values the model, target, route and provider labels may
+// take under one router: the names its configuration gives, and the
+// models the price list names exactly. Built once per router (a reload
+// makes a new one).
+type labels struct {
+	router    *router.Router
+	types     map[string]string // provider name → type (gen_ai_system)
+	requested map[string]bool   // model names as a client may send them
+	upstream  map[string]bool   // upstream model names
+	targets   map[string]bool   // provider/model
+	routes    map[string]bool
 }
 
-// system returns a provider's type (gen_ai.system) under the router in use.
-func (m *Metrics) system(provider string) string {
-	pt := m.providerTypes.Load()
-	if m.src.Router != nil {
-		if r := m.src.Router(); r != pt.router {
-			pt = &providerTypes{router: r, types: map[string]string{}}
-			for _, p := range r.Providers() {
-				pt.types[p.Name()] = p.Type()
+func newLabels(r *router.Router, prices []pricing.Entry) *labels {
+	l := &labels{router: r, types: map[string]string{}, requested: map[string]bool{}, upstream: map[string]bool{},
+		targets: map[string]bool{}, routes: map[string]bool{}}
+	if r == nil {
+		return l
+	}
+	target := func(provider, model string) {
+		l.upstream[model] = true
+		l.targets[provider+"/"+model] = true
+		l.requested[provider+"/"+model] = true
+	}
+	for _, p := range r.Providers() {
+		l.types[p.Name()] = p.Type()
+		for _, m := range p.Models() {
+			target(p.Name(), m)
+			l.requested[m] = true // addressable by bare name
+		}
+		for _, e := range prices {
+			if (e.Provider == p.Name() || e.Provider == p.Type()) && !strings.ContainsAny(e.Model, `*?[\`) {
+				target(p.Name(), e.Model)
 			}
-			m.providerTypes.Store(pt)
 		}
 	}
-	return pt.types[provider]
+	for _, name := range r.Names() {
+		l.requested[name], l.routes[name] = true, true
+		rt, err := r.Resolve(name)
+		if err != nil {
+			continue
+		}
+		ts := append(append([]router.Target{}, rt.Targets...), rt.Fallbacks...)
+		for _, sh := range rt.Shadows {
+			ts = append(ts, sh.Target)
+		}
+		for _, t := range ts {
+			target(t.Provider.Name(), t.Model)
+		}
+	}
+	return l
+}
+
+// current returns the labels of the router in use.
+func (m *Metrics) current() *labels {
+	l := m.labels.Load()
+	if m.src.Router != nil {
+		if r := m.src.Router(); r != l.router {
+			var prices []pricing.Entry
+			if m.src.Pricing != nil {
+				prices = m.src.Pricing.Entries()
+			}
+			l = newLabels(r, prices)
+			m.labels.Store(l)
+		}
+	}
+	return l
+}
+
+// allowed returns v if set has it, "" if v is "", else Other.
+func allowed(set map[string]bool, v string) string {
+	if v == "" || set[v] {
+		return v
+	}
+	return Other
+}
+
+// provider returns a provider label: a configured provider's name.
+func (l *labels) provider(v string) string {
+	if _, ok := l.types[v]; ok || v == "" {
+		return v
+	}
+	return Other
+}
+
+// target returns a target label: provider/model when configured, else
+// provider/_other for a configured provider, else _other.
+func (l *labels) target(v string) string {
+	if l.targets[v] {
+		return v
+	}
+	if p, _, ok := strings.Cut(v, "/"); ok {
+		if _, known := l.types[p]; known {
+			return p + "/" + Other
+		}
+	}
+	return Other
 }
 
 // Observe records one finished request: rec is its request log record,
@@ -216,34 +312,39 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 	if m == nil {
 		return
 	}
-	m.requests.WithLabelValues(rec.Endpoint, rec.Provider, rec.RequestedModel, key, status(rec.Status), rec.ErrorClass).Inc()
+	l := m.current()
+	provider := l.provider(rec.Provider)
+	requested, upstream := allowed(l.requested, rec.RequestedModel), allowed(l.upstream, rec.Model)
+	m.requests.WithLabelValues(rec.Endpoint, provider, requested, key, status(rec.Status), rec.ErrorClass).Inc()
 
 	if op := operation(rec.Endpoint); op != "" {
-		system := m.system(rec.Provider)
-		m.duration.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, rec.ErrorClass).Observe(rec.Latency.Seconds())
+		system := l.types[rec.Provider]
+		m.duration.WithLabelValues(op, system, requested, upstream, provider, key, rec.ErrorClass).Observe(rec.Latency.Seconds())
 		u := rec.Usage
 		if u.InputTokens > 0 || u.OutputTokens > 0 {
-			m.tokenUsage.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, "input").Observe(float64(u.InputTokens))
-			m.tokenUsage.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key, "output").Observe(float64(u.OutputTokens))
+			m.tokenUsage.WithLabelValues(op, system, requested, upstream, provider, key, "input").Observe(float64(u.InputTokens))
+			m.tokenUsage.WithLabelValues(op, system, requested, upstream, provider, key, "output").Observe(float64(u.OutputTokens))
 		}
 		if rec.Stream && rec.TTFT > 0 {
-			m.ttft.WithLabelValues(op, system, rec.RequestedModel, rec.Model, rec.Provider, key).Observe(rec.TTFT.Seconds())
+			m.ttft.WithLabelValues(op, system, requested, upstream, provider, key).Observe(rec.TTFT.Seconds())
 		}
-		m.addTokens("input", u.InputTokens, rec, key)
-		m.addTokens("output", u.OutputTokens, rec, key)
-		m.addTokens("cached_input", u.CachedInputTokens, rec, key)
-		m.addTokens("reasoning", u.ReasoningTokens, rec, key)
+		m.addTokens("input", u.InputTokens, provider, upstream, key)
+		m.addTokens("output", u.OutputTokens, provider, upstream, key)
+		m.addTokens("cached_input", u.CachedInputTokens, provider, upstream, key)
+		m.addTokens("reasoning", u.ReasoningTokens, provider, upstream, key)
 	}
 	if rec.Cost > 0 {
-		m.cost.WithLabelValues(rec.Provider, rec.Model, key).Add(float64(rec.Cost) / 1e6)
+		m.cost.WithLabelValues(provider, upstream, key).Add(float64(rec.Cost) / 1e6)
 	}
 
+	route = allowed(l.routes, route)
 	for i := range attempts {
 		a := &attempts[i]
-		m.attempts.WithLabelValues(a.Target, a.Outcome).Inc()
+		target := l.target(a.Target)
+		m.attempts.WithLabelValues(target, a.Outcome).Inc()
 		for j := range i {
 			if attempts[j].Target == a.Target {
-				m.retries.WithLabelValues(a.Target).Inc()
+				m.retries.WithLabelValues(target).Inc()
 				break
 			}
 		}
@@ -256,9 +357,9 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 	}
 }
 
-func (m *Metrics) addTokens(typ string, n int64, rec *store.RequestLog, key string) {
+func (m *Metrics) addTokens(typ string, n int64, provider, model, key string) {
 	if n > 0 {
-		m.tokens.WithLabelValues(typ, rec.Provider, rec.Model, key).Add(float64(n))
+		m.tokens.WithLabelValues(typ, provider, model, key).Add(float64(n))
 	}
 }
 
@@ -289,6 +390,12 @@ var (
 		"Request logs given up on after the store kept failing.", nil, nil)
 	storeUpDesc = prometheus.NewDesc("switchyard_store_up",
 		"Whether the store answered a ping at scrape time (1) or not (0).", nil, nil)
+	connsOpenDesc = prometheus.NewDesc("switchyard_connections_open",
+		"Client connections open.", nil, nil)
+	connsMaxDesc = prometheus.NewDesc("switchyard_connections_max",
+		"The bound on open client connections (http.max_connections).", nil, nil)
+	connsReachedDesc = prometheus.NewDesc("switchyard_connection_limit_reached_total",
+		"Connections that had to wait to be accepted because http.max_connections were open.", nil, nil)
 )
 
 func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
@@ -304,6 +411,11 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	if c.src.Store != nil {
 		ch <- storeUpDesc
+	}
+	if c.src.Connections != nil {
+		ch <- connsOpenDesc
+		ch <- connsMaxDesc
+		ch <- connsReachedDesc
 	}
 }
 
@@ -339,6 +451,11 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 		}
 		cancel()
 		ch <- prometheus.MustNewConstMetric(storeUpDesc, prometheus.GaugeValue, up)
+	}
+	if cs := c.src.Connections; cs != nil {
+		ch <- prometheus.MustNewConstMetric(connsOpenDesc, prometheus.GaugeValue, float64(cs.Open()))
+		ch <- prometheus.MustNewConstMetric(connsMaxDesc, prometheus.GaugeValue, float64(cs.Max()))
+		ch <- prometheus.MustNewConstMetric(connsReachedDesc, prometheus.CounterValue, float64(cs.Reached()))
 	}
 }
 

@@ -1,10 +1,13 @@
 package server
 
 import (
+	"crypto/sha256"
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
 	"strconv"
 	"time"
 
@@ -24,7 +27,7 @@ func (s *Server) adminRoutes(mux *http.ServeMux) {
 		writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": s.CurrentRouter().Health()})
 	}))
 	mux.Handle("/admin/", s.admin(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url", Message: "Unknown admin URL: " + r.Method + " " + r.URL.Path})
+		writeError(w, unknownURL("admin URL", r))
 	}))
 }
 
@@ -35,12 +38,28 @@ func (s *Server) admin(h http.HandlerFunc) http.Handler {
 			writeError(w, &llm.Error{Kind: llm.KindPermission, Message: "The admin API is disabled: set admin_key in the config or SWITCHYARD_ADMIN_KEY."})
 			return
 		}
-		if subtle.ConstantTimeCompare([]byte(clientSecret(r)), []byte(s.AdminKey)) != 1 {
+		if !s.isAdmin(r) {
+			refuseBody(w, r)
 			writeError(w, &llm.Error{Kind: llm.KindAuthentication, Message: "A valid admin key is required (Authorization: Bearer <admin key>)."})
 			return
 		}
 		h(w, r)
 	})
+}
+
+// isAdmin reports whether r carries the admin key, in Authorization:
+// Bearer only: the admin key is not a virtual key, and the other headers
+// clients put virtual keys in (x-api-key, api-key) are not for it.
+// Digests of equal length are compared, in constant time, so that neither
+// the key's bytes nor its length can be timed (subtle.ConstantTimeCompare
+// returns at once on a length mismatch).
+func (s *Server) isAdmin(r *http.Request) bool {
+	secret := bearer(r.Header.Get("Authorization"))
+	if secret == "" {
+		return false
+	}
+	d := sha256.Sum256([]byte(secret))
+	return subtle.ConstantTimeCompare(d[:], s.adminDigest[:]) == 1
 }
 
 // keyView is a key as the admin API shows it: never the secret or its hash.
@@ -72,22 +91,70 @@ func viewKey(k store.Key) keyView {
 }
 
 func (s *Server) adminListKeys(w http.ResponseWriter, r *http.Request) {
-	ks, err := s.Store.ListKeys(r.Context())
+	p, e := parsePage(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	ks, err := s.Store.ListKeys(r.Context(), p.more())
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
 	}
-	out := make([]keyView, 0, len(ks))
-	for _, k := range ks {
-		out = append(out, viewKey(k))
+	writePage(w, p, ks, viewKey, func(k store.Key) string { return k.ID })
+}
+
+// Admin lists come in pages: ?limit= items (default 100, at most 1000)
+// from ?cursor=, the next_cursor of the page before. Without a bound,
+// /admin/requests?limit=1000000000 once answered 104 MB.
+const (
+	defaultPageLimit = 100
+	maxPageLimit     = 1000
+)
+
+// page is a page asked for with ?limit and ?cursor.
+type page struct{ store.Page }
+
+// parsePage reads ?limit (a limit over the maximum is lowered to it) and
+// ?cursor.
+func parsePage(q url.Values) (page, *llm.Error) {
+	p := page{store.Page{Limit: defaultPageLimit, After: q.Get("cursor")}}
+	if v := q.Get("limit"); v != "" {
+		n, err := strconv.Atoi(v)
+		if err != nil || n < 1 {
+			return p, &llm.Error{Kind: llm.KindInvalidRequest, Param: "limit",
+				Message: fmt.Sprintf("limit must be a whole number from 1 to %d.", maxPageLimit)}
+		}
+		p.Limit = min(n, maxPageLimit)
 	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	return p, nil
+}
+
+// more is the page to ask the store for: one item more than the client
+// asked for, which tells whether another page follows.
+func (p page) more() store.Page { return store.Page{Limit: p.Limit + 1, After: p.After} }
+
+// writePage answers with the items of a page (the store's answer to
+// p.more()) as views, and the cursor of the page after, if there is one:
+// the cursor of its last item. Cursors are opaque to clients.
+func writePage[T, V any](w http.ResponseWriter, p page, items []T, view func(T) V, cursor func(T) string) {
+	more := len(items) > p.Limit
+	items = items[:min(len(items), p.Limit)]
+	out := make([]V, 0, len(items))
+	for _, it := range items {
+		out = append(out, view(it))
+	}
+	v := map[string]any{"object": "list", "data": out, "has_more": more}
+	if more {
+		v["next_cursor"] = cursor(items[len(items)-1])
+	}
+	writeValue(w, http.StatusOK, v)
 }
 
 func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 	var in keyChange
-	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || *in.Name == "" {
-		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...], "team": "...", "rpm": 60, "tpm": 100000, "budget_usd": "10.00", "budget_period": "month", "expires_at": "2026-12-31T00:00:00Z", "metadata": {"app": "..."}}; name is required.`})
+	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || *in.Name == "" || len(*in.Name) > maxNameBytes {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "models": ["pattern", ...], "team": "...", "rpm": 60, "tpm": 100000, "budget_usd": "10.00", "budget_period": "month", "expires_at": "2026-12-31T00:00:00Z", "metadata": {"app": "..."}}; name is required (at most 256 bytes).`})
 		return
 	}
 	var models []string
@@ -115,7 +182,7 @@ func (s *Server) adminCreateKey(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
 	if err := s.Store.RevokeKey(r.Context(), r.PathValue("id")); err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "key", r.PathValue("id")))
 		return
 	}
 	s.Keys.Purge()
@@ -125,8 +192,13 @@ func (s *Server) adminRevokeKey(w http.ResponseWriter, r *http.Request) {
 }
 
 func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	logs, err := s.Store.Requests(r.Context(), store.RequestFilter{KeyID: r.URL.Query().Get("key_id"), Limit: limit})
+	p, e := parsePage(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	more := p.more()
+	logs, err := s.Store.Requests(r.Context(), store.RequestFilter{KeyID: r.URL.Query().Get("key_id"), Limit: more.Limit, After: more.After})
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
@@ -136,18 +208,34 @@ func (s *Server) adminRequests(w http.ResponseWriter, r *http.Request) {
 		LatencyMs float64 `json:"latency_ms"`
 		TTFTMs    float64 `json:"ttft_ms"`
 	}
-	out := make([]view, 0, len(logs))
-	for _, l := range logs {
-		out = append(out, view{RequestLog: l, LatencyMs: ms(l.Latency), TTFTMs: ms(l.TTFT)})
+	withTimes := func(l store.RequestLog) view {
+		return view{RequestLog: l, LatencyMs: ms(l.Latency), TTFTMs: ms(l.TTFT)}
 	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	writePage(w, p, logs, withTimes, func(l store.RequestLog) string { return l.ID })
 }
 
 func ms(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
 
+// notFound is the 404 for an admin record (a key, a team, a provider's
+// secret) that id or name does not name. Its code says what was looked
+// for: left empty, the OpenAI dialect would call it model_not_found.
+func notFound(what, idOrName string) *llm.Error {
+	return &llm.Error{Kind: llm.KindNotFound, Code: what + "_not_found", Param: "id",
+		Message: "No " + what + " has the id or name " + strconv.Quote(clip(idOrName, maxEchoBytes)) + "."}
+}
+
+// lookupError is storeError for the lookup of one record: not found names
+// what was asked for.
+func (s *Server) lookupError(err error, what, idOrName string) *llm.Error {
+	if errors.Is(err, store.ErrNotFound) {
+		return notFound(what, idOrName)
+	}
+	return s.storeError(err)
+}
+
 func (s *Server) storeError(err error) *llm.Error {
 	if errors.Is(err, store.ErrNotFound) {
-		return &llm.Error{Kind: llm.KindNotFound, Message: "No such record."}
+		return &llm.Error{Kind: llm.KindNotFound, Code: "not_found", Message: "No such record."}
 	}
 	if errors.Is(err, store.ErrDuplicate) {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusConflict, Message: err.Error()}

@@ -10,6 +10,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"math/big"
 	"net/http"
 	"net/url"
@@ -197,7 +198,7 @@ func (s *Server) applyKeyChange(r *http.Request, k *store.Key, c keyChange) *llm
 func (s *Server) adminGetKey(w http.ResponseWriter, r *http.Request) {
 	k, err := s.Store.Key(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "key", r.PathValue("id")))
 		return
 	}
 	v := viewKey(k)
@@ -221,7 +222,7 @@ func (s *Server) adminUpdateKey(w http.ResponseWriter, r *http.Request) {
 	}
 	k, err := s.Store.Key(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "key", r.PathValue("id")))
 		return
 	}
 	if e := s.applyKeyChange(r, &k, in); e != nil {
@@ -259,22 +260,23 @@ type teamChange struct {
 }
 
 func (s *Server) adminListTeams(w http.ResponseWriter, r *http.Request) {
-	ts, err := s.Store.ListTeams(r.Context())
+	p, e := parsePage(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	ts, err := s.Store.ListTeams(r.Context(), p.more())
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
 	}
-	out := make([]teamView, 0, len(ts))
-	for _, t := range ts {
-		out = append(out, viewTeam(t))
-	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": out})
+	writePage(w, p, ts, viewTeam, func(t store.Team) string { return t.ID })
 }
 
 func (s *Server) adminCreateTeam(w http.ResponseWriter, r *http.Request) {
 	var in teamChange
-	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || strings.TrimSpace(*in.Name) == "" {
-		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "rpm": 600, "tpm": 1000000, "budget_usd": "500", "budget_period": "month", "metadata": {...}}; name is required.`})
+	if err := decodeJSON(w, r, &in); err != nil || in.Name == nil || strings.TrimSpace(*in.Name) == "" || len(*in.Name) > maxNameBytes {
+		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Param: "name", Message: `Send a JSON object {"name": "...", "rpm": 600, "tpm": 1000000, "budget_usd": "500", "budget_period": "month", "metadata": {...}}; name is required (at most 256 bytes).`})
 		return
 	}
 	t := store.Team{ID: "team_" + randomID(), Name: strings.TrimSpace(*in.Name), CreatedAt: time.Now().UTC().Truncate(time.Microsecond)}
@@ -297,7 +299,7 @@ func (s *Server) adminCreateTeam(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminGetTeam(w http.ResponseWriter, r *http.Request) {
 	t, err := s.Store.Team(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "team", r.PathValue("id")))
 		return
 	}
 	v := viewTeam(t)
@@ -317,7 +319,7 @@ func (s *Server) adminUpdateTeam(w http.ResponseWriter, r *http.Request) {
 	}
 	t, err := s.Store.Team(r.Context(), r.PathValue("id"))
 	if err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "team", r.PathValue("id")))
 		return
 	}
 	if e := in.limitsChange.apply(&t.Limits); e != nil {
@@ -394,74 +396,157 @@ func parseUsageQuery(q url.Values) (usageQuery, error) {
 	return u, nil
 }
 
-type usageView struct {
-	store.UsageRow
-	CostUSD string `json:"cost_usd"`
-}
+// usagePage is how many groups of a usage report are read from the store
+// at a time: the report is streamed, so that its size does not decide the
+// gateway's memory.
+const usagePage = 1000
 
+// adminUsage serves the usage report, whole (it is a report, to be
+// downloaded, not a list to page through), in JSON or CSV. Its groups are
+// read from the store a page at a time and written as they come, and the
+// total is summed on the way, so memory stays bounded however many groups
+// there are. A store failure after the first page has gone out can only
+// cut the answer short; it is logged.
 func (s *Server) adminUsage(w http.ResponseWriter, r *http.Request) {
 	q, err := parseUsageQuery(r.URL.Query())
 	if err != nil {
 		writeError(w, &llm.Error{Kind: llm.KindInvalidRequest, Message: err.Error()})
 		return
 	}
-	rows, err := s.Store.Usage(r.Context(), q.filter)
+	f := q.filter
+	f.Limit = usagePage
+	rows, err := s.Store.Usage(r.Context(), f)
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
 	}
-	var total store.UsageRow
-	for _, row := range rows {
-		total.Requests += row.Requests
-		total.InputTokens += row.InputTokens
-		total.OutputTokens += row.OutputTokens
-		total.CachedTokens += row.CachedTokens
-		total.Cost += row.Cost
-	}
+	var out usageWriter = &jsonUsage{w: w, dims: f.GroupBy}
 	if q.csv {
 		w.Header().Set("Content-Type", "text/csv; charset=utf-8")
 		w.Header().Set("Content-Disposition", `attachment; filename="switchyard-usage.csv"`)
-		w.Write(usageCSV(q.filter.GroupBy, rows, total))
-		return
+		out = newCSVUsage(w, f.GroupBy)
+	} else {
+		w.Header().Set("Content-Type", "application/json")
 	}
-	out := make([]usageView, 0, len(rows))
-	for _, row := range rows {
-		out = append(out, usageView{row, pricing.FormatUSD(row.Cost)})
+	var total store.UsageRow
+	for {
+		for _, row := range rows {
+			total.Requests += row.Requests
+			total.InputTokens += row.InputTokens
+			total.OutputTokens += row.OutputTokens
+			total.CachedTokens += row.CachedTokens
+			total.Cost += row.Cost
+			out.row(row)
+		}
+		if len(rows) < usagePage || len(f.GroupBy) == 0 {
+			break
+		}
+		f.After = usageDims(rows[len(rows)-1], f.GroupBy)
+		if rows, err = s.Store.Usage(r.Context(), f); err != nil {
+			s.Logger.Error("admin: usage report cut short: the store failed", "err", err)
+			return
+		}
 	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "group_by": q.filter.GroupBy, "data": out,
-		"total": usageView{total, pricing.FormatUSD(total.Cost)}})
+	out.end(total)
 }
 
-// usageCSV writes the report with one column per dimension, then the
-// totals; the last line is the grand total.
+// usageDims is a row's values of the dimensions, in their order.
+func usageDims(row store.UsageRow, dims []string) []string {
+	var out []string
+	for _, d := range dims {
+		out = append(out, map[string]string{"key": row.Key, "team": row.Team, "model": row.Model, "provider": row.Provider, "day": row.Day}[d])
+	}
+	return out
+}
+
+// usageWriter writes a usage report row by row, then its total.
+type usageWriter interface {
+	row(store.UsageRow)
+	end(total store.UsageRow)
+}
+
+type usageView struct {
+	store.UsageRow
+	CostUSD string `json:"cost_usd"`
+}
+
+// jsonUsage writes {"object":"list","group_by":[...],"data":[...],"total":{...}}.
+type jsonUsage struct {
+	w    http.ResponseWriter
+	dims []string
+	n    int
+}
+
+func (j *jsonUsage) row(row store.UsageRow) {
+	if j.n == 0 {
+		j.start()
+	} else {
+		j.w.Write([]byte(","))
+	}
+	j.n++
+	b, _ := json.Marshal(usageView{row, pricing.FormatUSD(row.Cost)})
+	j.w.Write(b)
+}
+
+func (j *jsonUsage) start() {
+	dims, _ := json.Marshal(append([]string{}, j.dims...)) // [] rather than null
+	fmt.Fprintf(j.w, `{"object":"list","group_by":%s,"data":[`, dims)
+}
+
+func (j *jsonUsage) end(total store.UsageRow) {
+	if j.n == 0 {
+		j.start()
+	}
+	b, _ := json.Marshal(usageView{total, pricing.FormatUSD(total.Cost)})
+	fmt.Fprintf(j.w, `],"total":%s}`, b)
+}
+
+// csvUsage writes one column per dimension, then the totals; the last
+// line is the grand total.
+type csvUsage struct {
+	cw   *csv.Writer
+	dims []string
+}
+
+func newCSVUsage(w io.Writer, dims []string) *csvUsage {
+	c := &csvUsage{cw: csv.NewWriter(w), dims: dims}
+	c.cw.Write(append(append([]string{}, dims...), "requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd"))
+	return c
+}
+
+func (c *csvUsage) line(row store.UsageRow, first string) {
+	var rec []string
+	for i, v := range usageDims(row, c.dims) {
+		if first != "" {
+			v = ""
+			if i == 0 {
+				v = first
+			}
+		}
+		rec = append(rec, csvSafe(v))
+	}
+	rec = append(rec, strconv.FormatInt(row.Requests, 10), strconv.FormatInt(row.InputTokens, 10),
+		strconv.FormatInt(row.OutputTokens, 10), strconv.FormatInt(row.CachedTokens, 10), pricing.FormatUSD(row.Cost))
+	c.cw.Write(rec)
+}
+
+func (c *csvUsage) row(row store.UsageRow) { c.line(row, "") }
+
+func (c *csvUsage) end(total store.UsageRow) {
+	if len(c.dims) > 0 {
+		c.line(total, "total")
+	}
+	c.cw.Flush()
+}
+
+// usageCSV is a whole report as CSV, for tests.
 func usageCSV(dims []string, rows []store.UsageRow, total store.UsageRow) []byte {
 	var b bytes.Buffer
-	cw := csv.NewWriter(&b)
-	header := append(append([]string{}, dims...), "requests", "input_tokens", "output_tokens", "cached_input_tokens", "cost_usd")
-	cw.Write(header)
-	line := func(row store.UsageRow, first string) {
-		var rec []string
-		for i, d := range dims {
-			v := map[string]string{"key": row.Key, "team": row.Team, "model": row.Model, "provider": row.Provider, "day": row.Day}[d]
-			if first != "" {
-				v = ""
-				if i == 0 {
-					v = first
-				}
-			}
-			rec = append(rec, csvSafe(v))
-		}
-		rec = append(rec, strconv.FormatInt(row.Requests, 10), strconv.FormatInt(row.InputTokens, 10),
-			strconv.FormatInt(row.OutputTokens, 10), strconv.FormatInt(row.CachedTokens, 10), pricing.FormatUSD(row.Cost))
-		cw.Write(rec)
-	}
+	c := newCSVUsage(&b, dims)
 	for _, row := range rows {
-		line(row, "")
+		c.row(row)
 	}
-	if len(dims) > 0 {
-		line(total, "total")
-	}
-	cw.Flush()
+	c.end(total)
 	return b.Bytes()
 }
 
@@ -475,16 +560,18 @@ func csvSafe(v string) string {
 }
 
 func (s *Server) adminAudit(w http.ResponseWriter, r *http.Request) {
-	limit, _ := strconv.Atoi(r.URL.Query().Get("limit"))
-	es, err := s.Store.Audit(r.Context(), limit)
+	p, e := parsePage(r.URL.Query())
+	if e != nil {
+		writeError(w, e)
+		return
+	}
+	es, err := s.Store.Audit(r.Context(), p.more())
 	if err != nil {
 		writeError(w, s.storeError(err))
 		return
 	}
-	if es == nil {
-		es = []store.AuditEntry{}
-	}
-	writeValue(w, http.StatusOK, map[string]any{"object": "list", "data": es})
+	writePage(w, p, es, func(e store.AuditEntry) store.AuditEntry { return e },
+		func(e store.AuditEntry) string { return strconv.FormatInt(e.ID, 10) })
 }
 
 // actor names who made an admin request: the admin key's fingerprint

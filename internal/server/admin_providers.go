@@ -88,7 +88,7 @@ func (s *Server) adminPutSecret(w http.ResponseWriter, r *http.Request) {
 func (s *Server) adminDeleteSecret(w http.ResponseWriter, r *http.Request) {
 	name := r.PathValue("name")
 	if err := s.Store.DeleteSecret(r.Context(), name); err != nil {
-		writeError(w, s.storeError(err))
+		writeError(w, s.lookupError(err, "secret", name))
 		return
 	}
 	s.secretsChanged(r, name)

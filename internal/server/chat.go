@@ -218,6 +218,9 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 // the client used or, for a single target, the provider/model it resolves
 // to.
 func (s *Server) route(c *call, model string) (*router.Route, *llm.Error) {
+	if e := checkModel(model); e != nil {
+		return nil, e
+	}
 	// One router for the whole request, even if a reload swaps it.
 	c.router = s.CurrentRouter()
 	rt, err := c.router.Resolve(model)
@@ -290,6 +293,7 @@ func (s *Server) fail(w http.ResponseWriter, c *call, rec *store.RequestLog, e *
 // finish records the request. It runs after the last byte was written.
 func (s *Server) finish(rec *store.RequestLog, c *call) {
 	rec.Latency = time.Since(c.start)
+	capRecord(rec)
 	s.settle(rec, c)
 	if n := len(c.attempts); n > 0 {
 		if last := &c.attempts[n-1]; last.Outcome == "ok" {

@@ -13,6 +13,11 @@ import (
 // (529 for an overloaded or unavailable upstream, whoever the upstream
 // was).
 func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
+	if len(e.Message) > maxMessageBytes {
+		c := *e
+		c.Message = clip(e.Message, maxMessageBytes)
+		e = &c
+	}
 	status, body := e.HTTPStatus(), []byte(nil)
 	if d == llm.DialectAnthropic {
 		status, body = anthropicwire.ErrorStatus(e), anthropicwire.ErrorBody(e)

@@ -69,7 +69,7 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, c *call) {
 func (s *Server) decodeMessages(w http.ResponseWriter, r *http.Request, counting bool) (*llm.Request, *llm.Error) {
 	if v := r.Header.Get("Anthropic-Version"); v != "" && !anthropicVersions[v] {
 		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "bad_request", Param: "anthropic-version",
-			Message: "anthropic-version: unsupported version " + strconv.Quote(v) + "; use 2023-06-01 or 2026-10-21"}
+			Message: "anthropic-version: unsupported version " + strconv.Quote(clip(v, maxEchoBytes)) + "; use 2023-06-01 or 2026-10-21"}
 	}
 	body, e := s.readBody(w, r)
 	if e != nil {

@@ -234,5 +234,5 @@ func (s *Server) getModel(w http.ResponseWriter, r *http.Request, c *call) {
 		d = llm.DialectAnthropic
 	}
 	writeDialectError(w, d, &llm.Error{Kind: llm.KindNotFound, Param: "model", Code: "model_not_found",
-		Message: "The model `" + id + "` does not exist or you do not have access to it."})
+		Message: "The model `" + clip(id, maxEchoBytes) + "` does not exist or you do not have access to it."})
 }

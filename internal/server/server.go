@@ -6,12 +6,14 @@ package server
 import (
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"io"
 	"log/slog"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -63,6 +65,11 @@ type Server struct {
 	Actor string
 	// MaxBodyBytes bounds request bodies.
 	MaxBodyBytes int64
+	// BodyTimeout and BodyMinRate bound the time a request body takes to
+	// arrive: BodyTimeout plus a second per BodyMinRate bytes received.
+	// A zero BodyTimeout sets no deadline.
+	BodyTimeout time.Duration
+	BodyMinRate int64
 	// Logger gets one line per request.
 	Logger *slog.Logger
 	// Allowed reports whether a key may use a model; nil allows all.
@@ -96,6 +103,8 @@ type Server struct {
 
 	mux    *http.ServeMux
 	router atomic.Pointer[router.Router]
+	// adminDigest is the SHA-256 of AdminKey, compared in constant time.
+	adminDigest [sha256.Size]byte
 }
 
 // SetRouter replaces the router, atomically: a request in flight finishes
@@ -111,6 +120,7 @@ func (s *Server) Handler() http.Handler {
 		s.Logger = slog.Default()
 	}
 	s.router.Store(s.Router)
+	s.adminDigest = sha256.Sum256([]byte(s.AdminKey))
 	mux := http.NewServeMux()
 	// Clients differ on whether /v1 is part of their base URL, so both
 	// forms are served.
@@ -134,11 +144,22 @@ func (s *Server) Handler() http.Handler {
 	}
 	s.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, &llm.Error{Kind: llm.KindNotFound, Code: "unknown_url",
-			Message: "Unknown request URL: " + r.Method + " " + r.URL.Path})
+		writeError(w, unknownURL("request URL", r))
 	})
 	s.mux = mux
-	return mux
+	return s.guard(mux)
+}
+
+// requestID is the id guard gave the response: read back from the header
+// rather than passed in the request's context, which would cost a copy of
+// the request on every call.
+func requestID(w http.ResponseWriter) string {
+	if id := w.Header().Get("X-Request-Id"); id != "" {
+		return id
+	}
+	id := newID("req_") // a handler served without guard (tests)
+	w.Header().Set("X-Request-Id", id)
+	return id
 }
 
 // call is the state of one API request.
@@ -198,8 +219,7 @@ func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 		d = llm.DialectAnthropic
 	}
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c := &call{id: newID("req_"), start: time.Now(), dialect: d}
-		w.Header().Set("X-Request-Id", c.id)
+		c := &call{id: requestID(w), start: time.Now(), dialect: d}
 		if r.Method != method {
 			w.Header().Set("Allow", method)
 		}
@@ -208,6 +228,7 @@ func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 			e = s.admit(w, r, c)
 		}
 		if e != nil {
+			refuseBody(w, r)
 			rec := s.newRecord(c, endpoint)
 			s.fail(w, c, &rec, e)
 			s.finish(&rec, c)
@@ -220,7 +241,7 @@ func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
 func (s *Server) authenticate(r *http.Request, c *call, method string) *llm.Error {
 	if r.Method != method {
 		return &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusMethodNotAllowed, Class: "bad_request",
-			Message: "Method " + r.Method + " is not allowed here; use " + method}
+			Message: "Method " + clip(r.Method, 32) + " is not allowed here; use " + method}
 	}
 	secret := clientSecret(r)
 	if secret == "" {
@@ -248,15 +269,21 @@ func (s *Server) authenticate(r *http.Request, c *call, method string) *llm.Erro
 // (Anthropic v1), api-key (Azure).
 func clientSecret(r *http.Request) string {
 	if v := r.Header.Get("Authorization"); v != "" {
-		if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
-			return strings.TrimSpace(v[7:])
-		}
-		return ""
+		return bearer(v)
 	}
 	if v := r.Header.Get("X-Api-Key"); v != "" {
 		return v
 	}
 	return r.Header.Get("Api-Key")
+}
+
+// bearer returns the credentials of an Authorization header value of the
+// Bearer scheme, or "".
+func bearer(v string) string {
+	if len(v) > 7 && strings.EqualFold(v[:7], "bearer ") {
+		return strings.TrimSpace(v[7:])
+	}
+	return ""
 }
 
 // redact shows only enough of a secret to recognise it.
@@ -278,6 +305,14 @@ func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *llm.
 		if errors.As(err, &mbe) {
 			return nil, &llm.Error{Kind: llm.KindRequestTooLarge, Class: "bad_request",
 				Message: "The request body is larger than the gateway's limit of " + humanBytes(s.MaxBodyBytes) + " (max_body_bytes)."}
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			// The rest of the body is still on its way: the connection
+			// cannot carry another request.
+			w.Header().Set("Connection", "close")
+			return nil, &llm.Error{Kind: llm.KindInvalidRequest, Status: http.StatusRequestTimeout, Code: "request_timeout", Class: "body_timeout",
+				Message: "The request body arrived too slowly: the gateway allows " + s.BodyTimeout.String() + " plus a second per " +
+					humanBytes(s.BodyMinRate) + " (http.body_timeout, http.body_min_rate)."}
 		}
 		return nil, &llm.Error{Kind: llm.KindInvalidRequest, Class: "client_gone", Message: "The request body could not be read."}
 	}

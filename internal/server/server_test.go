@@ -31,3 +31,21 @@ func TestRedact(t *testing.T) {
 		t.Error("short secret shown")
 	}
 }
+
+func TestClip(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		n    int
+		want string
+	}{
+		{"short", 10, "short"},
+		{"exactly10!", 10, "exactly10!"},
+		{"0123456789abc", 10, "0123456…"},
+		{"ééééé", 8, "éé…"}, // never half a rune
+		{"abc", 2, "ab"},
+	} {
+		if got := clip(tc.in, tc.n); got != tc.want || len(got) > tc.n {
+			t.Errorf("clip(%q, %d) = %q, want %q", tc.in, tc.n, got, tc.want)
+		}
+	}
+}

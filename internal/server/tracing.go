@@ -43,6 +43,7 @@ func nameSpan(span trace.Span, op, model string) {
 	if !span.IsRecording() {
 		return
 	}
+	model = clip(model, maxModelBytes) // a longer one is refused, but after this
 	span.SetName(op + " " + model)
 	span.SetAttributes(attribute.String("gen_ai.request.model", model))
 }

@@ -84,6 +84,12 @@ type UsageFilter struct {
 	GroupBy []string
 	KeyID   string // only this key; "" for all
 	TeamID  string // only this team; "" for all
+	// Limit, when positive, returns at most that many groups.
+	Limit int
+	// After continues the report after the group with these values of
+	// the GroupBy dimensions, in their order: the last row of the
+	// previous page.
+	After []string
 }
 
 // UsageRow is one group of a usage report. Only the dimensions grouped by
@@ -138,6 +144,28 @@ type RequestLog struct {
 type RequestFilter struct {
 	KeyID string // only this key's requests; empty means all
 	Limit int    // 0 (or less) means 100
+	// After continues the list after the record with this id: the last
+	// of the previous page. Empty starts with the newest.
+	After string
+}
+
+// Page selects one page of a list in the list's order: at most Limit
+// items (0 or less means 100) after the item whose id is After (the last
+// of the previous page; empty starts at the beginning). Lists page by
+// keyset, on the columns of their order, so that what is added while a
+// client pages through neither repeats nor hides an item. An After that
+// names no item gives an empty page.
+type Page struct {
+	Limit int
+	After string
+}
+
+// Size is the number of items the page asks for.
+func (p Page) Size() int {
+	if p.Limit <= 0 {
+		return 100
+	}
+	return p.Limit
 }
 
 // Store is the persistent state of a Switchyard deployment.
@@ -155,8 +183,9 @@ type Store interface {
 	// Revoked keys are returned too, with RevokedAt set: rejecting them is
 	// the caller's decision.
 	KeyByHash(ctx context.Context, hash string) (Key, error)
-	// ListKeys returns every key, revoked ones included, oldest first.
-	ListKeys(ctx context.Context) ([]Key, error)
+	// ListKeys returns a page of the keys, revoked ones included, oldest
+	// first.
+	ListKeys(ctx context.Context, p Page) ([]Key, error)
 	// RevokeKey marks a key revoked by id or name; ErrNotFound if neither
 	// matches. An id match wins over a name match. Revoking a revoked key
 	// succeeds and keeps the original RevokedAt.
@@ -173,13 +202,13 @@ type Store interface {
 	CreateTeam(ctx context.Context, t Team) error
 	// Team returns the team with this id, or else this name.
 	Team(ctx context.Context, idOrName string) (Team, error)
-	// ListTeams returns every team, oldest first.
-	ListTeams(ctx context.Context) ([]Team, error)
+	// ListTeams returns a page of the teams, oldest first.
+	ListTeams(ctx context.Context, p Page) ([]Team, error)
 	// UpdateTeam replaces the Limits and Metadata of the team t.ID names.
 	UpdateTeam(ctx context.Context, t Team) error
 
 	// Usage totals request logs by the filter's dimensions, ordered by
-	// them.
+	// them (a page of them, with Limit and After).
 	Usage(ctx context.Context, f UsageFilter) ([]UsageRow, error)
 	// Spend is the sum of the costs of a key's (or, with team set, a
 	// team's) requests at or after since, in micro-dollars.
@@ -187,9 +216,9 @@ type Store interface {
 
 	// AppendAudit records an admin action; a zero Time is set to now.
 	AppendAudit(ctx context.Context, e AuditEntry) error
-	// Audit returns the most recent admin actions, newest first; limit <= 0
-	// means 100.
-	Audit(ctx context.Context, limit int) ([]AuditEntry, error)
+	// Audit returns a page of the admin actions, newest first; After is
+	// an entry's ID in decimal.
+	Audit(ctx context.Context, p Page) ([]AuditEntry, error)
 
 	// InsertRequests writes a batch of request logs in one transaction. Every
 	// record needs an ID; a record whose ID is already stored is skipped, so
@@ -197,7 +226,8 @@ type Store interface {
 	// is not retained.
 	InsertRequests(ctx context.Context, logs []RequestLog) error
 	// Requests returns request logs matching f, newest first (records with
-	// the same Time in insertion order, last inserted first).
+	// the same Time in insertion order, last inserted first), from the one
+	// after f.After.
 	Requests(ctx context.Context, f RequestFilter) ([]RequestLog, error)
 
 	// CreateEvalRun stores a new evaluation run; an existing ID fails

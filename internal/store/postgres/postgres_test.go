@@ -63,7 +63,7 @@ func TestConcurrentOpen(t *testing.T) {
 	}
 	// Every replica sees a working schema.
 	for i, s := range stores {
-		if _, err := s.ListKeys(t.Context()); err != nil {
+		if _, err := s.ListKeys(t.Context(), store.Page{}); err != nil {
 			t.Errorf("replica %d: ListKeys: %v", i, err)
 		}
 	}

@@ -167,7 +167,7 @@ func TestTwoProcesses(t *testing.T) {
 	if len(got) != handles*per {
 		t.Errorf("Requests = %d, want %d", len(got), handles*per)
 	}
-	keys, err := stores[1].ListKeys(t.Context())
+	keys, err := stores[1].ListKeys(t.Context(), store.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}

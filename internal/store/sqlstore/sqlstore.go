@@ -350,8 +350,9 @@ func (s *DB) Team(ctx context.Context, idOrName string) (store.Team, error) {
 }
 
 // ListTeams implements store.Store.
-func (s *DB) ListTeams(ctx context.Context) ([]store.Team, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT `+teamColumns+` FROM teams ORDER BY created_at, id`)
+func (s *DB) ListTeams(ctx context.Context, p store.Page) ([]store.Team, error) {
+	q, args := pageQuery(teamColumns, "teams", p)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap("list teams", err)
 	}
@@ -418,6 +419,19 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRow, 
 	}
 	// Shadow requests are the gateway's own traffic, not the key's.
 	where = append(where, "parent_id = ''")
+	if len(f.After) > 0 {
+		if len(f.After) != len(cols) {
+			return nil, fmt.Errorf("%s: usage: %d values after, for %d dimensions", s.d.Name, len(f.After), len(cols))
+		}
+		// The groups after the last one are those of the rows after it in
+		// the order of the grouped columns: a row-value comparison, which
+		// both databases have.
+		var vals []string
+		for _, v := range f.After {
+			vals = append(vals, arg(v))
+		}
+		where = append(where, "("+strings.Join(cols, ", ")+") > ("+strings.Join(vals, ", ")+")")
+	}
 	q := `SELECT COUNT(*), COALESCE(SUM(input_tokens), 0), COALESCE(SUM(output_tokens), 0),
 		COALESCE(SUM(cached_input_tokens), 0), COALESCE(SUM(cost_micro_usd), 0)`
 	for _, c := range cols {
@@ -426,6 +440,9 @@ func (s *DB) Usage(ctx context.Context, f store.UsageFilter) ([]store.UsageRow, 
 	q += " FROM request_logs WHERE " + strings.Join(where, " AND ")
 	if len(cols) > 0 {
 		q += " GROUP BY " + strings.Join(cols, ", ") + " ORDER BY " + strings.Join(cols, ", ")
+		if f.Limit > 0 {
+			q += " LIMIT " + arg(f.Limit)
+		}
 	}
 	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -530,11 +547,17 @@ func (s *DB) AppendAudit(ctx context.Context, e store.AuditEntry) error {
 }
 
 // Audit implements store.Store.
-func (s *DB) Audit(ctx context.Context, limit int) ([]store.AuditEntry, error) {
-	if limit <= 0 {
-		limit = 100
+func (s *DB) Audit(ctx context.Context, p store.Page) ([]store.AuditEntry, error) {
+	q, args := `SELECT id, time, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1`, []any{p.Size()}
+	if p.After != "" {
+		after, err := strconv.ParseInt(p.After, 10, 64)
+		if err != nil {
+			return nil, nil // names no entry
+		}
+		q = `SELECT id, time, actor, action, target, detail FROM audit_log WHERE id < $2 ORDER BY id DESC LIMIT $1`
+		args = append(args, after)
 	}
-	rows, err := s.db.QueryContext(ctx, `SELECT id, time, actor, action, target, detail FROM audit_log ORDER BY id DESC LIMIT $1`, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap("audit", err)
 	}
@@ -565,9 +588,9 @@ func (s *DB) KeyByHash(ctx context.Context, hash string) (store.Key, error) {
 }
 
 // ListKeys implements store.Store.
-func (s *DB) ListKeys(ctx context.Context) ([]store.Key, error) {
-	rows, err := s.db.QueryContext(ctx,
-		`SELECT `+keyColumns+` FROM api_keys ORDER BY created_at, id`)
+func (s *DB) ListKeys(ctx context.Context, p store.Page) ([]store.Key, error) {
+	q, args := pageQuery(keyColumns, "api_keys", p)
+	rows, err := s.db.QueryContext(ctx, q, args...)
 	if err != nil {
 		return nil, s.wrap("list keys", err)
 	}
@@ -581,6 +604,24 @@ func (s *DB) ListKeys(ctx context.Context) ([]store.Key, error) {
 		keys = append(keys, k)
 	}
 	return keys, s.wrap("list keys", rows.Err())
+}
+
+// keyset is the condition of a page of table in (col, tie) order, from
+// the row whose id is the parameter id: op is ">" for an ascending order,
+// "<" for a descending one. A row-value comparison, which both databases
+// answer with a range scan of their (col, tie) index (an OR of the two
+// columns' conditions makes SQLite scan from the end of the index).
+func keyset(table, col, tie, op, id string) string {
+	return "(" + col + ", " + tie + ") " + op + " (SELECT " + col + ", " + tie + " FROM " + table + " WHERE id = " + id + ")"
+}
+
+// pageQuery is a page of table, oldest first by (created_at, id).
+func pageQuery(columns, table string, p store.Page) (string, []any) {
+	if p.After == "" {
+		return `SELECT ` + columns + ` FROM ` + table + ` ORDER BY created_at, id LIMIT $1`, []any{p.Size()}
+	}
+	return `SELECT ` + columns + ` FROM ` + table + ` WHERE ` + keyset(table, "created_at", "id", ">", "$2") +
+		` ORDER BY created_at, id LIMIT $1`, []any{p.Size(), p.After}
 }
 
 // RevokeKey implements store.Store. One statement, so that "id wins over
@@ -711,14 +752,24 @@ func (s *DB) Requests(ctx context.Context, f store.RequestFilter) ([]store.Reque
 		limit = 100
 	}
 	// seq is the insertion order: it breaks ties between equal times so
-	// that "newest first" is deterministic.
-	q := `SELECT ` + requestColumns + ` FROM request_logs ORDER BY time DESC, seq DESC LIMIT $1`
+	// that "newest first" is deterministic, and with time it is the key
+	// of a page. The query is built for the filter given rather than with
+	// "$2 = '' OR ..." terms, which keep a planner from using an index.
+	var where []string
 	args := []any{limit}
 	if f.KeyID != "" {
-		q = `SELECT ` + requestColumns + ` FROM request_logs WHERE key_id = $2 ORDER BY time DESC, seq DESC LIMIT $1`
 		args = append(args, f.KeyID)
+		where = append(where, "key_id = $"+strconv.Itoa(len(args)))
 	}
-	rows, err := s.db.QueryContext(ctx, q, args...)
+	if f.After != "" {
+		args = append(args, f.After)
+		where = append(where, keyset("request_logs", "time", "seq", "<", "$"+strconv.Itoa(len(args))))
+	}
+	q := `SELECT ` + requestColumns + ` FROM request_logs`
+	if len(where) > 0 {
+		q += " WHERE " + strings.Join(where, " AND ")
+	}
+	rows, err := s.db.QueryContext(ctx, q+` ORDER BY time DESC, seq DESC LIMIT $1`, args...)
 	if err != nil {
 		return nil, s.wrap("requests", err)
 	}

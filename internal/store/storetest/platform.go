@@ -33,7 +33,7 @@ func testKeyScopes(t *testing.T, s store.Store) {
 	if !reflect.DeepEqual(got, k) {
 		t.Errorf("KeyByHash =\n%+v\nwant\n%+v", got, k)
 	}
-	ks, err := s.ListKeys(ctx(t))
+	ks, err := s.ListKeys(ctx(t), store.Page{})
 	if err != nil || len(ks) != 1 || !reflect.DeepEqual(ks[0], k) {
 		t.Errorf("ListKeys = %+v, %v", ks, err)
 	}
@@ -103,7 +103,7 @@ func testTeams(t *testing.T, s store.Store) {
 	if err := s.UpdateTeam(ctx(t), a); err != nil {
 		t.Fatal(err)
 	}
-	ts, err := s.ListTeams(ctx(t))
+	ts, err := s.ListTeams(ctx(t), store.Page{})
 	if err != nil || len(ts) != 2 || !reflect.DeepEqual(ts[0], a) || !reflect.DeepEqual(ts[1], b) {
 		t.Errorf("ListTeams = %+v, %v", ts, err)
 	}
@@ -212,7 +212,7 @@ func testAudit(t *testing.T, s store.Store) {
 			t.Fatal(err)
 		}
 	}
-	got, err := s.Audit(ctx(t), 2)
+	got, err := s.Audit(ctx(t), store.Page{Limit: 2})
 	if err != nil || len(got) != 2 {
 		t.Fatalf("Audit(2) = %+v, %v", got, err)
 	}

@@ -54,6 +54,7 @@ func Run(t *testing.T, open func(t *testing.T) store.Store) {
 		{"Secrets", testSecrets},
 	}
 	tests = append(tests, evalTests()...)
+	tests = append(tests, pageTests()...)
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s := open(t)
@@ -178,7 +179,7 @@ func testCreateKeyValidation(t *testing.T, s store.Store) {
 			t.Errorf("CreateKey(%+v) succeeded, want error", k)
 		}
 	}
-	keys, err := s.ListKeys(ctx(t))
+	keys, err := s.ListKeys(ctx(t), store.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -233,7 +234,7 @@ func testDuplicateKey(t *testing.T, s store.Store) {
 		t.Errorf("reusing a revoked key's name: error = %v, want ErrDuplicate", err)
 	}
 
-	keys, err := s.ListKeys(ctx(t))
+	keys, err := s.ListKeys(ctx(t), store.Page{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -243,7 +244,7 @@ func testDuplicateKey(t *testing.T, s store.Store) {
 }
 
 func testListKeys(t *testing.T, s store.Store) {
-	keys, err := s.ListKeys(ctx(t))
+	keys, err := s.ListKeys(ctx(t), store.Page{})
 	if err != nil {
 		t.Fatalf("ListKeys(empty): %v", err)
 	}
@@ -269,7 +270,7 @@ func testListKeys(t *testing.T, s store.Store) {
 	if err := s.RevokeKey(ctx(t), want[0].ID); err != nil {
 		t.Fatal(err)
 	}
-	keys, err = s.ListKeys(ctx(t))
+	keys, err = s.ListKeys(ctx(t), store.Page{})
 	if err != nil {
 		t.Fatalf("ListKeys: %v", err)
 	}
