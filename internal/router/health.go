@@ -1,6 +1,7 @@
 package router
 
 import (
+	"strings"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/router/health"
@@ -13,10 +14,30 @@ type targetHealth struct {
 	latency  *health.Latency // time to first token (or whole answer) of successes
 }
 
+// maxAdHocTargets bounds how many targets that no route or provider's model
+// list names get health of their own. A client may address any
+// "provider/model" (most are real models nobody configured), but the names
+// are the client's to invent: past the bound, such targets share one entry
+// per provider, so that inventing names cannot grow the router's memory.
+// The shared entry loses nothing that matters: a made-up model's 404 is the
+// client's fault and counts against no one.
+const maxAdHocTargets = 1000
+
+// sharedSuffix names a provider's shared entry: "openai/_other".
+const sharedSuffix = "/_other"
+
 func (r *Router) health(t Target) *targetHealth {
 	key := t.String()
 	if h, ok := r.targets.Load(key); ok {
 		return h.(*targetHealth)
+	}
+	counted := !r.known[key]
+	if counted && r.adHoc.Add(1) > maxAdHocTargets {
+		r.adHoc.Add(-1)
+		counted, key = false, t.Provider.Name()+sharedSuffix
+		if h, ok := r.targets.Load(key); ok {
+			return h.(*targetHealth)
+		}
 	}
 	b := r.policy.Breaker
 	h := &targetHealth{
@@ -25,7 +46,10 @@ func (r *Router) health(t Target) *targetHealth {
 		cooldown: health.NewCooldown(r.now),
 		latency:  health.NewLatency(1000),
 	}
-	actual, _ := r.targets.LoadOrStore(key, h)
+	actual, loaded := r.targets.LoadOrStore(key, h)
+	if loaded && counted {
+		r.adHoc.Add(-1) // another request made it first
+	}
 	return actual.(*targetHealth)
 }
 
@@ -44,7 +68,10 @@ func (r *Router) InheritHealth(old *Router) {
 		r.creds = old.creds
 	}
 	old.targets.Range(func(k, v any) bool {
-		r.targets.LoadOrStore(k, v)
+		key := k.(string)
+		if _, loaded := r.targets.LoadOrStore(k, v); !loaded && !r.known[key] && !strings.HasSuffix(key, sharedSuffix) {
+			r.adHoc.Add(1)
+		}
 		return true
 	})
 }

@@ -15,6 +15,7 @@ package router
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,10 +65,12 @@ type Router struct {
 	bare      map[string]Target
 	names     []string
 	policy    config.Router
-	targets   sync.Map      // target string → *targetHealth
-	creds     *credentials  // per provider
-	shadows   chan struct{} // a slot per shadow request in flight
-	skipped   *atomic.Int64 // shadow requests not sent for want of a slot
+	targets   sync.Map        // target string → *targetHealth
+	known     map[string]bool // targets the config names, which always get health of their own
+	adHoc     atomic.Int64    // entries in targets for targets it does not name
+	creds     *credentials    // per provider
+	shadows   chan struct{}   // a slot per shadow request in flight
+	skipped   *atomic.Int64   // shadow requests not sent for want of a slot
 	// TracerProvider makes a client span per upstream attempt; nil
 	// means no tracing. Set it before the router serves.
 	TracerProvider trace.TracerProvider
@@ -103,6 +106,18 @@ func New(providers *provider.Set, models []config.Model, policy config.Router) (
 		}
 		r.routes[m.Name] = rt
 		r.names = append(r.names, m.Name)
+	}
+	r.known = map[string]bool{}
+	for _, t := range r.bare {
+		r.known[t.String()] = true
+	}
+	for _, rt := range r.routes {
+		for _, t := range append(slices.Clone(rt.Targets), rt.Fallbacks...) {
+			r.known[t.String()] = true
+		}
+		for _, sh := range rt.Shadows {
+			r.known[sh.String()] = true
+		}
 	}
 	return r, nil
 }
