@@ -175,4 +175,7 @@ func TestVendorRejectsGatewayCredentials(t *testing.T) {
 	if resp.StatusCode != http.StatusOK || string(body) != "ready\ndegraded: provider \"openai\" rejected the gateway's credentials\n" {
 		t.Errorf("/readyz = %d %q", resp.StatusCode, body)
 	}
+	if v := value(e.scrape(), "switchyard_upstream_credential_failures_total", map[string]string{"provider": "openai"}); v != 1 {
+		t.Errorf("switchyard_upstream_credential_failures_total{provider=openai} = %v, want 1", v)
+	}
 }

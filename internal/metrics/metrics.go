@@ -343,7 +343,9 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 		target := l.target(a.Target)
 		m.attempts.WithLabelValues(target, a.Outcome).Inc()
 		for j := range i {
-			if attempts[j].Target == a.Target {
+			// A target passed over for a healthier one (status 0) and
+			// tried later was not retried: it is its first attempt.
+			if attempts[j].Target == a.Target && attempts[j].Status != 0 {
 				m.retries.WithLabelValues(target).Inc()
 				break
 			}
@@ -378,6 +380,8 @@ type scrapeCollector struct {
 var (
 	shadowsSkippedDesc = prometheus.NewDesc("switchyard_shadows_skipped_total",
 		"Shadow requests not sent because every shadow slot was taken.", nil, nil)
+	credentialFailuresDesc = prometheus.NewDesc("switchyard_upstream_credential_failures_total",
+		"Upstream answers (401, 403) refusing the gateway's own credentials for a provider.", []string{"provider"}, nil)
 	breakerDesc = prometheus.NewDesc("switchyard_breaker_state",
 		"Circuit breaker state of a route's target: 0 closed, 1 half-open, 2 open.", []string{"route", "target"}, nil)
 	queueDesc = prometheus.NewDesc("switchyard_request_log_queue_depth",
@@ -402,6 +406,7 @@ func (c *scrapeCollector) Describe(ch chan<- *prometheus.Desc) {
 	if c.src.Router != nil {
 		ch <- breakerDesc
 		ch <- shadowsSkippedDesc
+		ch <- credentialFailuresDesc
 	}
 	if c.src.Log != nil {
 		ch <- queueDesc
@@ -435,6 +440,10 @@ func (c *scrapeCollector) Collect(ch chan<- prometheus.Metric) {
 			}
 		}
 		ch <- prometheus.MustNewConstMetric(shadowsSkippedDesc, prometheus.CounterValue, float64(r.ShadowsSkipped()))
+		// Provider names come from the config, so the label is bounded.
+		for p, n := range r.CredentialFailures() {
+			ch <- prometheus.MustNewConstMetric(credentialFailuresDesc, prometheus.CounterValue, float64(n), p)
+		}
 	}
 	if l := c.src.Log; l != nil {
 		s := l.Stats()
