@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/pricing"
 )
@@ -139,6 +140,27 @@ func (r *report) validate(c *Config, types []string) {
 	for i, e := range c.Pricing {
 		if err := pricing.Check(e); err != nil {
 			r.errorf(index("pricing", i), "%v", err)
+		}
+	}
+	r.limits(c, names)
+}
+
+func (r *report) limits(c *Config, providers map[string]bool) {
+	l := c.Limits
+	if l.OutputTokens <= 0 {
+		r.errorf("limits.output_tokens", "must be positive")
+	}
+	if l.ReservationTTL < time.Minute {
+		r.errorf("limits.reservation_ttl", "must be at least 1m (and above the longest request)")
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.ModelOutputTokens)) {
+		path := "limits.model_output_tokens." + name
+		if l.ModelOutputTokens[name] <= 0 {
+			r.errorf(path, "must be positive")
+		}
+		p, _, isTarget := strings.Cut(name, "/")
+		if !slices.ContainsFunc(c.Models, func(m Model) bool { return m.Name == name }) && !(isTarget && providers[p]) {
+			r.errorf(path, "names no model of models: and no provider/model of a configured provider")
 		}
 	}
 }

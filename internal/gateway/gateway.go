@@ -121,6 +121,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Allowed:      keys.Allowed,
 	}
 	g.server.TracerProvider = g.tracer
+	// Read from the configuration in force, so that a reload applies.
+	g.server.OutputReservation = func(names []string) int64 { return g.applied.Load().Limits.OutputReservation(names) }
 	g.server.Secrets = g.box
 	g.server.SecretsChanged = g.reloadSecrets
 	changed := func(what string) {
@@ -162,6 +164,7 @@ func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, changed func(w
 		return st.Spend(ctx, id, kind == "team", since)
 	}
 	local := limits.NewLocal(spend)
+	local.TTL = cfg.Limits.ReservationTTL
 	g.Limits = local
 	g.server.Limits = local
 	if cfg.Redis == "" {
@@ -177,7 +180,9 @@ func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, changed func(w
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	opt.MaxRetries = 1
 	g.redis = redis.NewClient(opt)
-	g.failover = limits.NewFailover(g.redis, limits.NewRedis(g.redis, cfg.RedisPrefix, spend), local, time.Second, g.logger)
+	shared := limits.NewRedis(g.redis, cfg.RedisPrefix, spend)
+	shared.TTL = cfg.Limits.ReservationTTL
+	g.failover = limits.NewFailover(g.redis, shared, local, time.Second, g.logger)
 	g.Limits = g.failover
 	g.server.Limits = g.failover
 	g.server.RedisUp = g.failover.Up
@@ -304,16 +309,17 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	g.applied.Store(cfg)
 	old := g.Config
 	for name, changed := range map[string]bool{
-		"listen":           cfg.Listen != old.Listen,
-		"storage":          cfg.Storage != old.Storage,
-		"admin_key":        cfg.AdminKey != old.AdminKey,
-		"request_log":      cfg.RequestLog != old.RequestLog,
-		"max_body_bytes":   cfg.MaxBodyBytes != old.MaxBodyBytes,
-		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
-		"log":              cfg.Log != old.Log,
-		"tracing":          cfg.Tracing != old.Tracing,
-		"redis":            cfg.Redis != old.Redis || cfg.RedisPrefix != old.RedisPrefix,
-		"pricing":          !slices.Equal(cfg.Pricing, old.Pricing),
+		"listen":                 cfg.Listen != old.Listen,
+		"storage":                cfg.Storage != old.Storage,
+		"admin_key":              cfg.AdminKey != old.AdminKey,
+		"request_log":            cfg.RequestLog != old.RequestLog,
+		"max_body_bytes":         cfg.MaxBodyBytes != old.MaxBodyBytes,
+		"shutdown_timeout":       cfg.ShutdownTimeout != old.ShutdownTimeout,
+		"log":                    cfg.Log != old.Log,
+		"tracing":                cfg.Tracing != old.Tracing,
+		"redis":                  cfg.Redis != old.Redis || cfg.RedisPrefix != old.RedisPrefix,
+		"pricing":                !slices.Equal(cfg.Pricing, old.Pricing),
+		"limits.reservation_ttl": cfg.Limits.ReservationTTL != old.Limits.ReservationTTL,
 	} {
 		if changed {
 			g.logger.Warn("config reload: "+name+" cannot change while running; restart to apply it", "field", name)
