@@ -364,28 +364,59 @@ func checkBudget(t *testing.T, what string, urls []string, st store.Store, tc bu
 	}
 }
 
-// A budget worth 12 requests and 50 concurrent clients on a 30 ms vendor:
-// before reservations, 50 of 50 passed (spend 4× the budget).
-func TestBudgetHardCapOneNode(t *testing.T) {
-	for _, tc := range budgetCases {
-		t.Run(tc.name, func(t *testing.T) {
-			e := newEnv(t, withPrices, withShortReservation)
-			e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("hello world"))
-			e.fake.SetLatency(30 * time.Millisecond)
-			checkBudget(t, "1 node", []string{e.srv.URL}, e.gw.Store, tc)
-		})
+// budgetVendor is how the fake vendor answers in a budget run: each
+// answer costs costPerCall.
+type budgetVendor struct {
+	name   string
+	stream bool
+	setup  func(f *fakeupstream.Server)
+}
+
+var budgetVendors = []budgetVendor{
+	{"fast vendor", false, func(f *fakeupstream.Server) {
+		f.Handle("/chat/completions", fakeupstream.TextCompletion("hello world"))
+	}},
+	{"slow streams", true, func(f *fakeupstream.Server) {
+		// Two words and a usage of 10 + 2, over 150 ms.
+		slow := fakeupstream.TextStream(2, "hello ", true)
+		slow.EventDelay = 30 * time.Millisecond
+		f.Handle("/chat/completions", slow)
+	}},
+}
+
+// runBudget runs every budget case on every vendor; gateway returns the
+// gateways' URLs and store for a fresh deployment.
+func runBudget(t *testing.T, what string, gateway func(t *testing.T) (*fakeupstream.Server, []string, store.Store)) {
+	for _, v := range budgetVendors {
+		for _, tc := range budgetCases {
+			t.Run(v.name+"/"+tc.name, func(t *testing.T) {
+				fake, urls, st := gateway(t)
+				v.setup(fake)
+				if v.stream {
+					tc.body = strings.Replace(tc.body, `{`, `{"stream":true,`, 1)
+				}
+				checkBudget(t, what+", "+v.name, urls, st, tc)
+			})
+		}
 	}
+}
+
+// A budget worth 12 requests and 50 concurrent clients. Before
+// reservations, 21 to 46 of them passed on a fast vendor and 50 of 50 on
+// slow streams (spend up to 4× the budget).
+func TestBudgetHardCapOneNode(t *testing.T) {
+	runBudget(t, "1 node", func(t *testing.T) (*fakeupstream.Server, []string, store.Store) {
+		e := newEnv(t, withPrices, withShortReservation)
+		return e.fake, []string{e.srv.URL}, e.gw.Store
+	})
 }
 
 // The same across three replicas sharing PostgreSQL and Redis.
 func TestBudgetHardCapReplicas(t *testing.T) {
-	for _, tc := range budgetCases {
-		t.Run(tc.name, func(t *testing.T) {
-			c := newCluster(t, 3, withShortReservation)
-			c.fake.SetLatency(30 * time.Millisecond)
-			checkBudget(t, "3 replicas", c.urls, c.gws[0].Store, tc)
-		})
-	}
+	runBudget(t, "3 replicas", func(t *testing.T) (*fakeupstream.Server, []string, store.Store) {
+		c := newCluster(t, 3, withShortReservation)
+		return c.fake, c.urls, c.gws[0].Store
+	})
 }
 
 // tpmRace sends 3 requests from each of 50 concurrent clients, spread
