@@ -54,6 +54,14 @@ func (m *Meter) Output(s string) {
 	}
 }
 
+// OutputBytes is Output for bytes; it does not keep b.
+func (m *Meter) OutputBytes(b []byte) {
+	m.bytes += int64(len(b))
+	if room := maxMetered - len(m.text); room > 0 {
+		m.text = append(m.text, b[:min(len(b), room)]...)
+	}
+}
+
 // Finish notes that the answer's finish event (a stop reason) was seen:
 // its content is complete, and the usage may follow.
 func (m *Meter) Finish() { m.finished = true }

@@ -21,7 +21,7 @@ var (
 // chunks in b (one or more SSE events) in the stream's meter.
 func (s *stream) meterChunk(b []byte) {
 	for _, k := range outputKeys {
-		stringValues(b, k, func(v string) { s.meter.Output(v) })
+		stringValues(b, k, s.meter.OutputBytes)
 	}
 	if hasFinish(b) {
 		s.meter.Finish()
@@ -31,12 +31,13 @@ func (s *stream) meterChunk(b []byte) {
 // hasFinish reports whether b sets a finish_reason.
 func hasFinish(b []byte) bool {
 	fin := false
-	stringValues(b, finishKey, func(v string) { fin = fin || v != "" })
+	stringValues(b, finishKey, func(v []byte) { fin = fin || len(v) > 0 })
 	return fin
 }
 
-// stringValues calls fn with every string value of key (`"name":`) in b.
-func stringValues(b, key []byte, fn func(string)) {
+// stringValues calls fn with every string value of key (`"name":`) in b,
+// unescaped. fn must not keep the slice.
+func stringValues(b, key []byte, fn func([]byte)) {
 	for {
 		i := bytes.Index(b, key)
 		if i < 0 {
@@ -62,11 +63,11 @@ func stringValues(b, key []byte, fn func(string)) {
 			return
 		}
 		if plain {
-			fn(string(b[1:end]))
+			fn(b[1:end])
 		} else {
 			var v string
 			if json.Unmarshal(b[:end+1], &v) == nil {
-				fn(v)
+				fn([]byte(v))
 			}
 		}
 		b = b[end+1:]
