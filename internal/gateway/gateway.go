@@ -309,21 +309,24 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 	g.applied.Store(cfg)
 	old := g.Config
 	for name, changed := range map[string]bool{
-		"listen":                 cfg.Listen != old.Listen,
-		"storage":                cfg.Storage != old.Storage,
-		"admin_key":              cfg.AdminKey != old.AdminKey,
-		"request_log":            cfg.RequestLog != old.RequestLog,
-		"max_body_bytes":         cfg.MaxBodyBytes != old.MaxBodyBytes,
-		"shutdown_timeout":       cfg.ShutdownTimeout != old.ShutdownTimeout,
-		"log":                    cfg.Log != old.Log,
-		"tracing":                cfg.Tracing != old.Tracing,
-		"redis":                  cfg.Redis != old.Redis || cfg.RedisPrefix != old.RedisPrefix,
-		"pricing":                !slices.Equal(cfg.Pricing, old.Pricing),
-		"limits.reservation_ttl": cfg.Limits.ReservationTTL != old.Limits.ReservationTTL,
+		"listen":           cfg.Listen != old.Listen,
+		"storage":          cfg.Storage != old.Storage,
+		"admin_key":        cfg.AdminKey != old.AdminKey,
+		"request_log":      cfg.RequestLog != old.RequestLog,
+		"max_body_bytes":   cfg.MaxBodyBytes != old.MaxBodyBytes,
+		"shutdown_timeout": cfg.ShutdownTimeout != old.ShutdownTimeout,
+		"log":              cfg.Log != old.Log,
+		"tracing":          cfg.Tracing != old.Tracing,
+		"redis":            cfg.Redis != old.Redis || cfg.RedisPrefix != old.RedisPrefix,
+		"pricing":          !slices.Equal(cfg.Pricing, old.Pricing),
 	} {
 		if changed {
 			g.logger.Warn("config reload: "+name+" cannot change while running; restart to apply it", "field", name)
 		}
+	}
+	// The counters were built with it; the output reservations apply at once.
+	if cfg.Limits.ReservationTTL != old.Limits.ReservationTTL {
+		g.logger.Warn("config reload: limits.reservation_ttl cannot change while running; restart to apply it", "field", "limits.reservation_ttl")
 	}
 	rt.InheritHealth(g.server.CurrentRouter())
 	g.server.SetRouter(rt)
