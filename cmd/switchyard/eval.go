@@ -59,8 +59,9 @@ func pricer(cfg *config.Config) (eval.PriceFunc, error) {
 }
 
 // gateError is a run that completed but failed a --fail-under or
-// --require-replace gate; the command exits with status 3 so that CI can
-// tell a failed gate from a failed command (status 1).
+// --require-replace gate, or whose calls failed more often than the
+// suite's error guardrail allows; the command exits with status 3 so that
+// CI can tell a failed gate from a failed command (status 1).
 type gateError struct{ reasons []string }
 
 func (e *gateError) Error() string {
@@ -267,9 +268,10 @@ func writeReport(stdout io.Writer, rep *eval.Report, jsonPath, htmlPath string) 
 	return errors.Join(write(jsonPath, report.JSON), write(htmlPath, report.HTML))
 }
 
-// gate applies --fail-under and --require-replace to a finished run.
+// gate applies the error guardrail, --fail-under and --require-replace
+// to a finished run.
 func gate(rep *eval.Report, failUnder float64, requireReplace bool) error {
-	var reasons []string
+	reasons := rep.ErrorRateExceeded()
 	for i, c := range rep.Comparisons {
 		m := rep.Models[i+1]
 		if failUnder > 0 && m.PassRate.Estimate < failUnder {

@@ -20,6 +20,10 @@ const (
 	DefaultBatchSize       = 500
 	DefaultFlushInterval   = time.Second
 	DefaultProviderTimeout = 10 * time.Minute
+	DefaultMaxRetryWait    = 2 * time.Second
+	DefaultCooldown        = 5 * time.Second
+	DefaultMaxCooldown     = time.Minute
+	DefaultHalfOpenShare   = 0.1
 	DefaultOutputTokens    = 4096
 	DefaultReservationTTL  = 15 * time.Minute
 )
@@ -248,6 +252,17 @@ type Router struct {
 	// Deadline bounds a request's attempts, retries and backoff included,
 	// before its first byte (default 2m).
 	Deadline time.Duration `yaml:"deadline"`
+	// MaxRetryWait bounds one wait before a retry (default 2s). When the
+	// vendor's retry-after asks for longer, the request moves on to its
+	// next target at once, or, with none left, the vendor's answer goes
+	// to the client with its retry-after, for the client's SDK to decide.
+	MaxRetryWait time.Duration `yaml:"max_retry_wait"`
+	// Cooldown is how long a target that answered 429 (or 503 with
+	// retry-after, or an exhausted quota) is passed over for its route's
+	// other targets when the vendor named no time (default 5s);
+	// MaxCooldown bounds the time a vendor names (default 1m).
+	Cooldown    time.Duration `yaml:"cooldown"`
+	MaxCooldown time.Duration `yaml:"max_cooldown"`
 	// Breaker configures the circuit breaker each target has.
 	Breaker Breaker `yaml:"breaker"`
 	// ShadowConcurrency bounds the shadow requests in flight (default 16);
@@ -260,14 +275,17 @@ type Router struct {
 
 // Breaker opens a target's circuit when, within Window (default 30s), at
 // least MinRequests (default 10) attempts were made and FailureRate
-// (default 0.5) of them failed. An open target is skipped for OpenFor
-// (default 30s), then one probe request is let through: its success closes
-// the circuit, its failure opens it again.
+// (default 0.5) of them failed. An open target is passed over for OpenFor
+// (default 30s) while its route has a healthy target, never refused when
+// it has none; then HalfOpenShare (default 0.1) of its requests are
+// probes: the first to answer closes the circuit, a failure opens it
+// again. See docs/routing.md.
 type Breaker struct {
-	Window      time.Duration `yaml:"window"`
-	MinRequests int           `yaml:"min_requests"`
-	FailureRate float64       `yaml:"failure_rate"`
-	OpenFor     time.Duration `yaml:"open_for"`
+	Window        time.Duration `yaml:"window"`
+	MinRequests   int           `yaml:"min_requests"`
+	FailureRate   float64       `yaml:"failure_rate"`
+	OpenFor       time.Duration `yaml:"open_for"`
+	HalfOpenShare float64       `yaml:"half_open_share"`
 }
 
 // SetDefaults fills every field left at its zero value and takes AdminKey
@@ -289,12 +307,16 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.Router.RetryBackoff, 200*time.Millisecond)
 	setZero(&c.Router.MaxBackoff, 5*time.Second)
 	setZero(&c.Router.Deadline, 2*time.Minute)
+	setZero(&c.Router.MaxRetryWait, DefaultMaxRetryWait)
+	setZero(&c.Router.Cooldown, DefaultCooldown)
+	setZero(&c.Router.MaxCooldown, DefaultMaxCooldown)
 	setZero(&c.Router.ShadowConcurrency, 16)
 	setZero(&c.Router.ShadowTimeout, 2*time.Minute)
 	setZero(&c.Router.Breaker.Window, 30*time.Second)
 	setZero(&c.Router.Breaker.MinRequests, 10)
 	setZero(&c.Router.Breaker.FailureRate, 0.5)
 	setZero(&c.Router.Breaker.OpenFor, 30*time.Second)
+	setZero(&c.Router.Breaker.HalfOpenShare, DefaultHalfOpenShare)
 	setZero(&c.Tracing.SampleRatio, 1)
 	setZero(&c.Tracing.ServiceName, "switchyard")
 	setZero(&c.RedisPrefix, "switchyard:")

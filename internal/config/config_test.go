@@ -309,6 +309,21 @@ request_log:
 			},
 		},
 		{
+			name: "router",
+			src: `router:
+  max_retry_wait: -1s
+  cooldown: 2m
+  max_cooldown: 1m
+  breaker:
+    half_open_share: 1.5
+`,
+			want: []string{
+				`t.yaml:2: router.max_retry_wait: must not be negative`,
+				`t.yaml:3: router.cooldown: must not exceed max_cooldown (1m0s)`,
+				`t.yaml:6: router.breaker.half_open_share: must be from 0 to 1`,
+			},
+		},
+		{
 			name: "reasoning policy",
 			src: `providers:
   - {name: openai, type: openai, api_key: k}
@@ -707,8 +722,9 @@ func TestDefaults(t *testing.T) {
 		RequestLog:      RequestLog{QueueSize: 10000, BatchSize: 500, FlushInterval: time.Second},
 		Providers:       []Provider{{Name: "openai", Type: "openai", Timeout: 10 * time.Minute, ConnectTimeout: 10 * time.Second, Line: 1}},
 		Router: Router{RetryBackoff: 200 * time.Millisecond, MaxBackoff: 5 * time.Second, Deadline: 2 * time.Minute,
+			MaxRetryWait: 2 * time.Second, Cooldown: 5 * time.Second, MaxCooldown: time.Minute,
 			ShadowConcurrency: 16, ShadowTimeout: 2 * time.Minute,
-			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second}},
+			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second, HalfOpenShare: 0.1}},
 		Tracing:     Tracing{SampleRatio: 1, ServiceName: "switchyard"},
 		RedisPrefix: "switchyard:",
 		Limits:      Limits{OutputTokens: 4096, ReservationTTL: 15 * time.Minute},

@@ -131,6 +131,7 @@ func (r *report) validate(c *Config, types []string) {
 	names := r.providers(c.Providers, types)
 	r.models(c.Models, names)
 	r.tracing(c.Tracing)
+	r.router(c.Router)
 	if c.Redis != "" {
 		if u, err := url.Parse(c.Redis); err != nil || (u.Scheme != "redis" && u.Scheme != "rediss") || u.Host == "" {
 			// Never show the value: it may hold a password.
@@ -162,6 +163,20 @@ func (r *report) limits(c *Config, providers map[string]bool) {
 		if !slices.ContainsFunc(c.Models, func(m Model) bool { return m.Name == name }) && !(isTarget && providers[p]) {
 			r.errorf(path, "names no model of models: and no provider/model of a configured provider")
 		}
+	}
+}
+
+func (r *report) router(rt Router) {
+	for path, d := range map[string]time.Duration{"router.max_retry_wait": rt.MaxRetryWait, "router.cooldown": rt.Cooldown, "router.max_cooldown": rt.MaxCooldown} {
+		if d < 0 {
+			r.errorf(path, "must not be negative")
+		}
+	}
+	if rt.MaxCooldown > 0 && rt.Cooldown > rt.MaxCooldown {
+		r.errorf("router.cooldown", "must not exceed max_cooldown (%s)", rt.MaxCooldown)
+	}
+	if s := rt.Breaker.HalfOpenShare; s < 0 || s > 1 {
+		r.errorf("router.breaker.half_open_share", "must be from 0 to 1")
 	}
 }
 

@@ -44,7 +44,10 @@ type ModelStats struct {
 	Cases     int     `json:"cases"`
 	Errors    int     `json:"errors"`
 	ErrorRate float64 `json:"error_rate"`
-	Passed    int     `json:"passed"`
+	// FirstError is the error of the first failed case, in dataset
+	// order: the cause to look at when a run is mostly errors.
+	FirstError string `json:"first_error,omitempty"`
+	Passed     int    `json:"passed"`
 	// PassRate is Passed/Cases with its Wilson interval. A failed call
 	// counts as a failed case: that is what a user of the model sees.
 	PassRate stats.Interval `json:"pass_rate"`
@@ -264,6 +267,9 @@ func modelStats(level float64, name string, res map[string]scored, ids []string)
 		}
 		st.Cases++
 		if o.res.Error != "" {
+			if st.Errors == 0 {
+				st.FirstError = o.res.Error
+			}
 			st.Errors++
 			continue
 		}
@@ -385,7 +391,53 @@ func compare(rule VerdictRule, minCases int, inc, ch map[string]scored, ids []st
 	}
 	c.Guardrails = guardrails(rule.Guardrails, incStats, chStats)
 	c.Verdict, c.NonInferior, c.Reasons = Decide(rule, minCases, c.Paired, c.Diff, c.Guardrails)
+	if why := unmeasured(rule, minCases, incStats, chStats); why != nil {
+		c.Verdict, c.NonInferior, c.Reasons = NotEnoughData, false, why
+	}
 	return c
+}
+
+// unmeasured says why a comparison measured failed calls rather than the
+// models, or nil when it did not: a model answered fewer than minCases
+// cases (every call failing gives two equal pass rates of zero, which
+// must not read as a verdict), or the incumbent failed more calls than
+// the error guardrail allows (its failures would flatter any challenger).
+func unmeasured(rule VerdictRule, minCases int, inc, ch ModelStats) []string {
+	var why []string
+	for _, m := range []ModelStats{inc, ch} {
+		if answered := m.Cases - m.Errors; answered < minCases {
+			why = append(why, fmt.Sprintf("%s answered %d of %d cases (minimum %d)%s", m.Model, answered, m.Cases, minCases, firstError(m)))
+		}
+	}
+	if why == nil && inc.Cases > 0 && inc.ErrorRate > rule.Guardrails.MaxErrorRate {
+		why = append(why, fmt.Sprintf("the incumbent %s failed %.3f of its calls, more than the error guardrail %.3f: its failures would flatter any challenger%s",
+			inc.Model, inc.ErrorRate, rule.Guardrails.MaxErrorRate, firstError(inc)))
+	}
+	if why != nil {
+		why = append(why, "failed calls are retried by resuming the run")
+	}
+	return why
+}
+
+func firstError(m ModelStats) string {
+	if m.FirstError == "" {
+		return ""
+	}
+	return "; first error: " + m.FirstError
+}
+
+// ErrorRateExceeded lists, in words, the models whose share of failed
+// calls is above the error guardrail: a run whose numbers are about its
+// failures more than its models, which should not pass as a success.
+func (r *Report) ErrorRateExceeded() []string {
+	var out []string
+	for _, m := range r.Models {
+		if m.Cases > 0 && m.ErrorRate > r.Rule.Guardrails.MaxErrorRate {
+			out = append(out, fmt.Sprintf("%s failed %d of %d calls (error rate %.3f > %.3f)%s",
+				m.Model, m.Errors, m.Cases, m.ErrorRate, r.Rule.Guardrails.MaxErrorRate, firstError(m)))
+		}
+	}
+	return out
 }
 
 func b2f(b bool) float64 {
@@ -422,9 +474,10 @@ func guardrails(g Guardrails, inc, ch ModelStats) []Guardrail {
 	}
 }
 
-// Decide applies the verdict rule (see RuleText) to one comparison: it
-// returns REPLACE, KEEP or NOT ENOUGH DATA (SPLIT is decided over the
-// segments by Analyze), whether the challenger is non-inferior, and the
+// Decide applies the verdict rule (see RuleText) to one comparison's
+// numbers: it returns REPLACE, KEEP or NOT ENOUGH DATA (SPLIT is decided
+// over the segments by Analyze, and so is NOT ENOUGH DATA for a run of
+// mostly failed calls), whether the challenger is non-inferior, and the
 // reasons in words.
 func Decide(rule VerdictRule, minCases, paired int, diff stats.Interval, guards []Guardrail) (verdict string, nonInferior bool, reasons []string) {
 	pct := fmt.Sprintf("%g%%", rule.Confidence*100)
@@ -470,7 +523,8 @@ func RuleText(r VerdictRule) string {
 		"no wider than %.2f, the interval's lower end (a %g%% one-sided bound) is above −%.3f; the challenger's error rate is at most %.3f, "+
 		"its p95 latency at most %.2f× and its cost per case at most %.2f× the incumbent's (a guardrail without data, such as cost "+
 		"without prices, is unchecked and does not block). SPLIT when that fails over all cases but holds within one or more tags "+
-		"with at least %d paired cases each (named). NOT ENOUGH DATA when there are fewer paired cases or the interval is wider. "+
+		"with at least %d paired cases each (named). NOT ENOUGH DATA when there are fewer paired cases, the interval is wider, "+
+		"either model answered fewer cases than that minimum, or the incumbent's error rate is above the guardrail. "+
 		"KEEP otherwise. Failed calls count as failed cases.",
 		r.MinCases, r.Confidence*100, r.Bootstrap, r.Seed, r.MaxIntervalWidth, (1-(1-r.Confidence)/2)*100, r.Margin,
 		g.MaxErrorRate, g.MaxP95LatencyRatio, g.MaxCostRatio, r.MinSegmentCases)

@@ -279,6 +279,7 @@ func (g *Gateway) newRouter(cfg *config.Config) (*router.Router, error) {
 		return nil, err
 	}
 	rt.TracerProvider = g.tracer
+	rt.Logger = g.logger
 	return rt, nil
 }
 

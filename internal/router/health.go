@@ -8,8 +8,9 @@ import (
 
 // targetHealth is what the router knows of one target's recent behaviour.
 type targetHealth struct {
-	breaker *health.Breaker
-	latency *health.Latency // time to first token (or whole answer) of successes
+	breaker  *health.Breaker
+	cooldown *health.Cooldown
+	latency  *health.Latency // time to first token (or whole answer) of successes
 }
 
 func (r *Router) health(t Target) *targetHealth {
@@ -19,8 +20,10 @@ func (r *Router) health(t Target) *targetHealth {
 	}
 	b := r.policy.Breaker
 	h := &targetHealth{
-		breaker: health.NewBreaker(health.BreakerConfig{Window: b.Window, MinRequests: b.MinRequests, FailureRate: b.FailureRate, OpenFor: b.OpenFor}, nil),
-		latency: health.NewLatency(1000),
+		breaker: health.NewBreaker(health.BreakerConfig{Window: b.Window, MinRequests: b.MinRequests, FailureRate: b.FailureRate,
+			OpenFor: b.OpenFor, HalfOpenShare: b.HalfOpenShare}, r.now),
+		cooldown: health.NewCooldown(r.now),
+		latency:  health.NewLatency(1000),
 	}
 	actual, _ := r.targets.LoadOrStore(key, h)
 	return actual.(*targetHealth)
@@ -30,12 +33,16 @@ func (r *Router) health(t Target) *targetHealth {
 // latencies), so that a config reload does not forget which vendor is down.
 // Their breakers keep the settings they were made with; changed breaker
 // settings apply to targets first seen after the reload. The count of
-// skipped shadows carries on too, so that it stays a counter.
+// skipped shadows and what is known of the providers' credentials carry
+// on too, so that counters stay counters.
 func (r *Router) InheritHealth(old *Router) {
 	if old == nil {
 		return
 	}
 	r.skipped = old.skipped
+	if old.creds != nil {
+		r.creds = old.creds
+	}
 	old.targets.Range(func(k, v any) bool {
 		r.targets.LoadOrStore(k, v)
 		return true
@@ -44,14 +51,24 @@ func (r *Router) InheritHealth(old *Router) {
 
 // TargetHealth is a target's live health, for GET /admin/routes.
 type TargetHealth struct {
-	Target    string  `json:"target"`
-	Weight    float64 `json:"weight,omitempty"`
-	Fallback  bool    `json:"fallback,omitempty"`
-	Breaker   string  `json:"breaker"`
-	Requests  int     `json:"recent_requests"`
-	ErrorRate float64 `json:"recent_error_rate"`
-	P50Ms     float64 `json:"p50_ms,omitempty"`
-	P95Ms     float64 `json:"p95_ms,omitempty"`
+	Target   string  `json:"target"`
+	Weight   float64 `json:"weight,omitempty"`
+	Fallback bool    `json:"fallback,omitempty"`
+	// Breaker is "closed", "half-open" or "open".
+	Breaker string `json:"breaker"`
+	// CooldownUntil is when a target that its vendor asked to rest (a
+	// 429, a 503 with retry-after, no quota) is preferred again, and
+	// CooldownReason why ("rate_limited", "overloaded",
+	// "quota_exhausted"); both empty when it is not cooling down.
+	CooldownUntil  *time.Time `json:"cooldown_until,omitempty"`
+	CooldownReason string     `json:"cooldown_reason,omitempty"`
+	// CredentialsRejected: the provider's latest answer refused the
+	// gateway's credentials.
+	CredentialsRejected bool    `json:"credentials_rejected,omitempty"`
+	Requests            int     `json:"recent_requests"`
+	ErrorRate           float64 `json:"recent_error_rate"`
+	P50Ms               float64 `json:"p50_ms,omitempty"`
+	P95Ms               float64 `json:"p95_ms,omitempty"`
 }
 
 // RouteHealth is a route's targets with their health.
@@ -85,6 +102,12 @@ func (r *Router) targetHealth(t Target) TargetHealth {
 	h := r.health(t)
 	s := h.breaker.Snapshot()
 	th := TargetHealth{Target: t.String(), Breaker: s.State.String(), Requests: s.Requests, ErrorRate: s.ErrorRate}
+	if until, reason, ok := h.cooldown.State(); ok {
+		th.CooldownUntil, th.CooldownReason = &until, reason
+	}
+	if p, ok := r.creds.providers.Load(t.Provider.Name()); ok {
+		th.CredentialsRejected = p.(*providerCreds).refused.Load()
+	}
 	if q, ok := h.latency.Quantile(0.5); ok {
 		th.P50Ms = ms(q)
 	}

@@ -38,20 +38,21 @@ func TestBreakerSkipsFailingTarget(t *testing.T) {
 	if res.Attempts[0].Outcome != "circuit_open" || res.Target.Provider.Name() != "b" {
 		t.Errorf("attempts %+v", res.Attempts)
 	}
-	// Every target open: fail fast with 503 and a retry-after.
+	// Every target open: no refusal, the target is tried (panic mode),
+	// and the error is the vendor's own.
 	rt = route(0, "m")
 	res, err = r.Do(context.Background(), rt, "u", call)
-	if len(res.Attempts) != 1 || res.Attempts[0].Outcome != "circuit_open" {
+	if len(res.Attempts) != 1 || res.Attempts[0].Outcome != "upstream" {
 		t.Errorf("all open: attempts %+v", res.Attempts)
 	}
 	e := llm.AsError(err)
-	if e.HTTPStatus() != 503 || e.RetryAfter == "" || aCalls.Load() != 4 {
-		t.Errorf("all open: %+v after %d calls", e, aCalls.Load())
+	if e.HTTPStatus() != 503 || e.Message != "x" || aCalls.Load() != 5 {
+		t.Errorf("all open: %+v after %d calls, want the vendor's 503 after 5", e, aCalls.Load())
 	}
 	if h := r.Health(); len(h) != 0 {
 		t.Errorf("no configured routes, got %v", h)
 	}
-	if th := r.targetHealth(rt.Targets[0]); th.Breaker != "open" || th.Requests != 4 || th.ErrorRate != 1 {
+	if th := r.targetHealth(rt.Targets[0]); th.Breaker != "open" || th.Requests != 4 || th.ErrorRate != 1 || th.CooldownUntil != nil {
 		t.Errorf("health %+v", th)
 	}
 }

@@ -14,6 +14,7 @@ package router
 
 import (
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -64,13 +65,19 @@ type Router struct {
 	names     []string
 	policy    config.Router
 	targets   sync.Map      // target string → *targetHealth
+	creds     *credentials  // per provider
 	shadows   chan struct{} // a slot per shadow request in flight
 	skipped   *atomic.Int64 // shadow requests not sent for want of a slot
 	// TracerProvider makes a client span per upstream attempt; nil
 	// means no tracing. Set it before the router serves.
 	TracerProvider trace.TracerProvider
-	// sleep waits between retries; tests replace it.
+	// Logger receives what an operator must act on, such as a vendor
+	// refusing the gateway's credentials; nil means slog.Default().
+	Logger *slog.Logger
+	// sleep waits between retries, and now is the clock of breakers and
+	// cooldowns; tests replace them.
 	sleep func(d time.Duration, done <-chan struct{}) bool
+	now   func() time.Time
 }
 
 // DefaultRetries is how often a target is retried when a route does not
@@ -79,7 +86,8 @@ const DefaultRetries = 1
 
 // New builds a router over providers, the config's models and its policy.
 func New(providers *provider.Set, models []config.Model, policy config.Router) (*Router, error) {
-	r := &Router{providers: providers, routes: map[string]*Route{}, bare: map[string]Target{}, policy: policy, sleep: sleep,
+	r := &Router{providers: providers, routes: map[string]*Route{}, bare: map[string]Target{}, policy: withDefaults(policy),
+		sleep: sleep, now: time.Now, creds: new(credentials),
 		shadows: make(chan struct{}, max(1, policy.ShadowConcurrency)), skipped: new(atomic.Int64)}
 	for _, p := range providers.All() {
 		for _, m := range p.Models() {
@@ -97,6 +105,28 @@ func New(providers *provider.Set, models []config.Model, policy config.Router) (
 		r.names = append(r.names, m.Name)
 	}
 	return r, nil
+}
+
+// withDefaults fills the policy fields that health and waits cannot do
+// without, for a policy built in code rather than by config.Parse.
+func withDefaults(p config.Router) config.Router {
+	if p.MaxRetryWait <= 0 {
+		p.MaxRetryWait = config.DefaultMaxRetryWait
+	}
+	if p.Cooldown <= 0 {
+		p.Cooldown = config.DefaultCooldown
+	}
+	if p.MaxCooldown <= 0 {
+		p.MaxCooldown = config.DefaultMaxCooldown
+	}
+	return p
+}
+
+func (r *Router) logger() *slog.Logger {
+	if r.Logger != nil {
+		return r.Logger
+	}
+	return slog.Default()
 }
 
 func (r *Router) route(m config.Model) (*Route, error) {

@@ -13,13 +13,16 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 	"github.com/switchyard-ai/switchyard/internal/router/health"
 )
 
 // Attempt is one upstream call the router made (or skipped) for a request.
 type Attempt struct {
-	Target  string        `json:"target"`
-	Outcome string        `json:"outcome"` // "ok", "circuit_open", or the error class
+	Target string `json:"target"`
+	// Outcome is "ok", the error class, or for a target passed over for a
+	// healthier one, "circuit_open" or "cooling_down".
+	Outcome string        `json:"outcome"`
 	Status  int           `json:"status"`
 	Latency time.Duration `json:"-"`
 	// LatencyMs is Latency in milliseconds, for the JSON form.
@@ -59,9 +62,13 @@ var (
 // A failure is retryable when nothing has reached the client yet: 429, 5xx
 // (and Anthropic's 529), a timeout, a refused connection, or a stream that
 // fails before its first event. Streams are returned with their first event
-// already read, so that a failing stream can still fall back. Targets whose
-// circuit is open are skipped. It returns the last error, with the
-// attempts, when every target failed.
+// already read, so that a failing stream can still fall back.
+//
+// Health orders the targets and never refuses a request: a target whose
+// circuit is open or that is cooling down is passed over only while a
+// healthier target of the route is left to try, and is tried after them
+// (docs/routing.md). It returns the last error, with the attempts, when
+// every target failed.
 func (r *Router) Do(ctx context.Context, rt *Route, unit string, call Call) (*Result, error) {
 	res := &Result{}
 	deadline := time.Now().Add(r.policy.Deadline)
@@ -72,74 +79,112 @@ func (r *Router) Do(ctx context.Context, rt *Route, unit string, call Call) (*Re
 		}
 	}
 	var last *llm.Error
-	if rt.Hedge != nil && len(candidates) > 1 {
+	if rt.Hedge != nil && len(candidates) > 1 && r.closed(candidates[0]) && r.closed(candidates[1]) {
 		var ok bool
 		if last, ok = r.hedge(ctx, rt, candidates[0], candidates[1], call, res); ok {
 			return res, nil
 		}
-		if last != nil { // the race ran and both lost
-			if ctx.Err() != nil || !Retryable(last) {
-				return res, last
-			}
-			candidates = candidates[2:]
+		if ctx.Err() != nil || !fallsBack(last) {
+			return res, last
+		}
+		candidates = candidates[2:]
+	}
+	// The first pass takes the targets in the route's order, passing over
+	// an unhealthy one while a healthy one is left; the second tries
+	// those passed over, in the same order.
+	var deferred []Target
+	try := func(t Target, probe, more bool) (done bool) {
+		var e *llm.Error
+		done, e = r.serve(ctx, rt, t, probe, more, call, res, deadline)
+		if e != nil {
+			last = e
+		}
+		return done || time.Now().After(deadline)
+	}
+	for i, t := range candidates {
+		ok, probe, why := r.admit(t)
+		if !ok && r.anyHealthy(candidates[i+1:]) {
+			deferred = append(deferred, t)
+			res.Attempts = append(res.Attempts, Attempt{Target: t.String(), Outcome: why, Error: "passed over for a healthier target: " + r.unhealthy(t)})
+			continue
+		}
+		if try(t, probe, i < len(candidates)-1 || len(deferred) > 0) {
+			return result(res, last)
 		}
 	}
-	for _, t := range candidates {
-		for try := 0; try <= rt.Retries; try++ {
-			reply, a, err := r.attempt(ctx, rt, t, call, false)
-			res.Attempts = append(res.Attempts, a)
-			if err == nil {
-				res.Reply, res.Target = reply, t
-				return res, nil
-			}
-			if a.Outcome == "circuit_open" {
-				if last == nil || last.Class == "circuit_open" {
-					last = err
-				}
-				break
-			}
-			last = err
-			if ctx.Err() != nil || !Retryable(err) {
-				return res, err
-			}
-			if try == rt.Retries || err.Code == "insufficient_quota" {
-				break // next target
-			}
-			wait := r.backoff(try, err.RetryAfter)
-			if time.Now().Add(wait).After(deadline) {
-				break // the upstream asks for more time than is left: move on
-			}
-			if !r.sleep(wait, ctx.Done()) {
-				return res, err
-			}
-		}
-		if time.Now().After(deadline) {
+	for i, t := range deferred {
+		_, probe, _ := r.admit(t)
+		if try(t, probe, i < len(deferred)-1) {
 			break
 		}
 	}
-	if last == nil { // unreachable while every route has a target
+	return result(res, last)
+}
+
+func result(res *Result, last *llm.Error) (*Result, error) {
+	switch {
+	case res.Reply != nil:
+		return res, nil
+	case last == nil: // unreachable while every route has a target
 		return res, &llm.Error{Kind: llm.KindUnavailable, Class: "no_target", Message: "no target could be tried"}
 	}
 	return res, last
 }
 
+// serve tries t, and again on a retryable failure, up to the route's
+// retries. probe is what t's breaker said of the first attempt; more says
+// whether another target is left to try after t. done reports that the
+// request is over: served (res.Reply is set), or failed in a way no other
+// target can help with. e is the last failure.
+func (r *Router) serve(ctx context.Context, rt *Route, t Target, probe, more bool, call Call, res *Result, deadline time.Time) (done bool, e *llm.Error) {
+	for n := 0; n <= rt.Retries; n++ {
+		if n > 0 {
+			// The target was chosen; its breaker decides only whether the
+			// retry is a probe. Refusing it here would turn a vendor's
+			// partial failure into the gateway's total one.
+			_, probe = r.health(t).breaker.Allow()
+		}
+		reply, a, err := r.attempt(ctx, rt, t, probe, call, false)
+		res.Attempts = append(res.Attempts, a)
+		if err == nil {
+			res.Reply, res.Target = reply, t
+			return true, nil
+		}
+		e = err
+		v := judge(err)
+		switch {
+		case ctx.Err() != nil || v == noVerdict || v == clientFault:
+			return true, e
+		case v == refusedCreds || v == quota:
+			return false, e // the same credentials get the same answer: next target
+		case v == cooling && more:
+			return false, e // the vendor asked for a rest: another target serves meanwhile
+		case n == rt.Retries:
+			return false, e
+		}
+		wait := r.backoff(n, err.RetryAfter)
+		if wait > r.policy.MaxRetryWait || time.Now().Add(wait).After(deadline) {
+			// The vendor asks for longer than the gateway waits in
+			// silence: the next target, or the client, decides.
+			return false, e
+		}
+		if !r.sleep(wait, ctx.Done()) {
+			return true, e
+		}
+	}
+	return false, e
+}
+
 // attempt makes one call to t, within the route's first-token timeout, and
-// reports its outcome to t's circuit breaker. hedge marks the second
-// request of a hedged pair. The attempt's client span ends when its
-// outcome is known: for a stream, at its first event.
-func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call, hedge bool) (reply *provider.Reply, a Attempt, e *llm.Error) {
+// reports its outcome to t's health. probe is what t's breaker said when
+// admitting it; hedge marks the second request of a hedged pair. The
+// attempt's client span ends when its outcome is known: for a stream, at
+// its first event.
+func (r *Router) attempt(ctx context.Context, rt *Route, t Target, probe bool, call Call, hedge bool) (reply *provider.Reply, a Attempt, e *llm.Error) {
 	a = Attempt{Target: t.String(), Hedge: hedge}
 	ctx, span := r.startAttemptSpan(ctx, t, hedge)
 	defer endAttemptSpan(span, &a)
 	h := r.health(t)
-	allowed, probe := h.breaker.Allow()
-	if !allowed {
-		a.Outcome, a.Status = "circuit_open", http.StatusServiceUnavailable
-		wait := h.breaker.RetryAfter()
-		return nil, a, &llm.Error{Kind: llm.KindUnavailable, Class: "circuit_open",
-			RetryAfter: strconv.Itoa(int(wait.Seconds()) + 1),
-			Message:    fmt.Sprintf("%s is failing: its circuit breaker is open", t)}
-	}
 	base, cancelTotal := ctx, context.CancelFunc(func() {})
 	if d := rt.Timeouts.Total; d > 0 {
 		base, cancelTotal = context.WithTimeout(ctx, d)
@@ -167,21 +212,15 @@ func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call, he
 			e = &llm.Error{Kind: llm.KindServer, Status: 499, Class: "hedge_lost", Message: "cancelled: the other hedged request answered first"}
 		}
 		cancel(nil)
-		// Only the upstream's faults count against it; a bad request says
-		// it is up. A cancelled attempt says nothing, but a probe must
-		// report, and an unanswered probe leaves the circuit open.
-		switch {
-		case e.Class == "client_gone" || e.Class == "hedge_lost":
-			if probe {
-				h.breaker.Record(false, true)
-			}
-		default:
-			h.breaker.Record(!Retryable(e), probe)
-		}
+		e = r.observe(t, h, probe, e)
 		a.Outcome, a.Status, a.Error = e.Class, e.HTTPStatus(), e.Message
 		return nil, a, e
 	}
+	// For a stream this is its first event: a probe's verdict does not
+	// wait for the end of a long answer.
 	h.breaker.Record(true, probe)
+	h.cooldown.End()
+	r.creds.accepted(t.Provider.Name(), r.logger())
 	h.latency.Observe(a.Latency)
 	a.Outcome, a.Status = "ok", http.StatusOK
 	if reply.Stream == nil {
@@ -193,17 +232,138 @@ func (r *Router) attempt(ctx context.Context, rt *Route, t Target, call Call, he
 	return reply, a, nil
 }
 
+// observe reports a failed attempt on t to t's health and returns the
+// error for the client. Only the target's own faults count against its
+// breaker; see judge.
+func (r *Router) observe(t Target, h *targetHealth, probe bool, e *llm.Error) *llm.Error {
+	switch judge(e) {
+	case noVerdict:
+		h.breaker.Abandon(probe)
+	case clientFault:
+		// The vendor answered, so it is up; but a flood of bad requests
+		// must not dilute a failure rate either, so only a probe tells.
+		if probe {
+			h.breaker.Record(true, true)
+		}
+	case cooling, quota:
+		h.breaker.Abandon(probe)
+		h.cooldown.Start(r.cooldownFor(e), cooldownReason(e))
+	case refusedCreds:
+		h.breaker.Record(false, probe)
+		name := t.Provider.Name()
+		r.creds.rejected(name, e.Message, r.logger())
+		// The vendor's message can quote part of the key; it goes to the
+		// log, and the client learns only whose credentials failed.
+		return &llm.Error{Kind: llm.KindUpstream, Status: http.StatusBadGateway, Class: e.Class,
+			Message: fmt.Sprintf("provider %q rejected the gateway's credentials; the gateway's operator must fix them", name)}
+	default:
+		h.breaker.Record(false, probe)
+	}
+	return e
+}
+
+// verdict is what a failed attempt says of its target.
+type verdict int
+
+const (
+	failed       verdict = iota // the target failed: counts against its breaker
+	noVerdict                   // cancelled: says nothing
+	clientFault                 // the request was at fault: the target is up
+	cooling                     // the vendor asked for a rest (429, 503 with retry-after)
+	quota                       // the account has no quota left: a rest, and no retry on it
+	refusedCreds                // the vendor refused the gateway's credentials
+)
+
+// judge classifies a failed attempt.
+func judge(e *llm.Error) verdict {
+	s := e.HTTPStatus()
+	switch {
+	case e.Class == "client_gone" || e.Class == "hedge_lost":
+		return noVerdict
+	case e.Class == upstream.ClassAuth:
+		return refusedCreds
+	case e.Code == "insufficient_quota" || e.Type == "insufficient_quota" || s == http.StatusPaymentRequired:
+		return quota
+	case s == http.StatusTooManyRequests:
+		return cooling
+	case (s == http.StatusServiceUnavailable || s == 529) && e.RetryAfter != "":
+		return cooling
+	case s >= 500:
+		return failed
+	}
+	return clientFault
+}
+
+// cooldownFor is how long a target rests after e: the vendor's
+// retry-after, or the configured cooldown without one, at most the
+// configured maximum.
+func (r *Router) cooldownFor(e *llm.Error) time.Duration {
+	d := parseRetryAfter(e.RetryAfter)
+	if d <= 0 {
+		d = r.policy.Cooldown
+	}
+	return min(d, r.policy.MaxCooldown)
+}
+
+func cooldownReason(e *llm.Error) string {
+	switch {
+	case judge(e) == quota:
+		return "quota_exhausted"
+	case e.HTTPStatus() == http.StatusTooManyRequests:
+		return "rate_limited"
+	}
+	return "overloaded"
+}
+
+// admit asks t's health whether to send t a request now. ok is false when
+// t is cooling down or its breaker refuses; why is then the attempt
+// outcome to record ("cooling_down" or "circuit_open"). probe is true when
+// the breaker admitted the request as a half-open probe.
+func (r *Router) admit(t Target) (ok, probe bool, why string) {
+	h := r.health(t)
+	if h.cooldown.Active() {
+		return false, false, "cooling_down"
+	}
+	if ok, probe = h.breaker.Allow(); !ok {
+		return false, false, "circuit_open"
+	}
+	return true, probe, ""
+}
+
+// anyHealthy reports whether a target of ts may be healthy: not cooling
+// down, and its circuit not open (a half-open one may admit). It only
+// looks: Allow would take a half-open breaker's probe share.
+func (r *Router) anyHealthy(ts []Target) bool {
+	for _, t := range ts {
+		h := r.health(t)
+		if !h.cooldown.Active() && h.breaker.State() != health.Open {
+			return true
+		}
+	}
+	return false
+}
+
+// closed reports whether t is fully healthy: its circuit closed and not
+// cooling down. Only such targets are hedged.
+func (r *Router) closed(t Target) bool {
+	h := r.health(t)
+	return !h.cooldown.Active() && h.breaker.State() == health.Closed
+}
+
+// unhealthy says why t was passed over.
+func (r *Router) unhealthy(t Target) string {
+	h := r.health(t)
+	if until, reason, ok := h.cooldown.State(); ok {
+		return fmt.Sprintf("cooling down (%s) until %s", reason, until.UTC().Format(time.RFC3339))
+	}
+	return "its circuit breaker is " + h.breaker.State().String()
+}
+
 // hedge races the chosen target a against the first fallback b: b starts
 // when a has not answered within the hedge delay, or at once when a fails
 // first. The first success wins and the other request is cancelled. ok is
-// false when both failed (last is then the later failure) or when a's
-// circuit is open and no race was run (last is nil).
+// false when both failed; last is then the later failure.
 func (r *Router) hedge(ctx context.Context, rt *Route, a, b Target, call Call, res *Result) (last *llm.Error, ok bool) {
-	// Only look: Allow would take a half-open breaker's probe slot, which
-	// attempt takes itself.
-	if r.health(a).breaker.State() == health.Open {
-		return nil, false
-	}
 	type outcome struct {
 		reply *provider.Reply
 		att   Attempt
@@ -215,8 +375,11 @@ func (r *Router) hedge(ctx context.Context, rt *Route, a, b Target, call Call, r
 	launch := func(i int, t Target) {
 		lctx, cancel := context.WithCancelCause(ctx)
 		cancels[i] = cancel
+		// Both were closed when the race began; Allow only says whether
+		// the request has become a probe since.
+		_, probe := r.health(t).breaker.Allow()
 		go func() {
-			reply, att, err := r.attempt(lctx, rt, t, call, i == 1)
+			reply, att, err := r.attempt(lctx, rt, t, probe, call, i == 1)
 			if err != nil {
 				cancel(nil)
 			}
@@ -263,7 +426,7 @@ func (r *Router) hedge(ctx context.Context, rt *Route, a, b Target, call Call, r
 				return nil, true
 			}
 			last = o.err
-			if ctx.Err() != nil || !Retryable(o.err) {
+			if ctx.Err() != nil || !fallsBack(o.err) {
 				if running > 0 {
 					for i := range cancels {
 						if cancels[i] != nil {
@@ -327,7 +490,7 @@ func (g *guarded) Next() ([]byte, error) {
 		err = &llm.Error{Kind: llm.KindTimeout, Class: "idle_timeout",
 			Message: "the upstream stream stalled for longer than " + g.idle.String()}
 	}
-	if err != nil && err != io.EOF && Retryable(llm.AsError(err)) {
+	if err != nil && err != io.EOF && judge(llm.AsError(err)) == failed {
 		g.breaker.Record(false, false)
 	}
 	return b, err
@@ -346,20 +509,25 @@ func (g *guarded) Close() error {
 	return err
 }
 
-// Retryable reports whether a failure may be retried or fall back: the
-// upstream, not the request, was at fault.
+// fallsBack reports whether another target may serve after e.
+func fallsBack(e *llm.Error) bool {
+	v := judge(e)
+	return v != noVerdict && v != clientFault
+}
+
+// Retryable reports whether a failure may be tried again: the upstream,
+// not the request, was at fault, and not in a way that a second try of
+// the same call is sure to repeat (refused credentials, no quota left).
 func Retryable(e *llm.Error) bool {
-	if e.Class == "client_gone" {
-		return false
-	}
-	s := e.HTTPStatus()
-	return s == http.StatusTooManyRequests || s >= 500
+	v := judge(e)
+	return v == failed || v == cooling
 }
 
 // backoff returns the wait before retry number try+1: exponential with
-// full jitter, capped, and never shorter than the upstream's retry-after.
+// full jitter, capped by max_backoff and max_retry_wait, and never shorter
+// than the upstream's retry-after.
 func (r *Router) backoff(try int, retryAfter string) time.Duration {
-	ceiling := min(r.policy.RetryBackoff<<try, r.policy.MaxBackoff)
+	ceiling := min(r.policy.RetryBackoff<<try, r.policy.MaxBackoff, r.policy.MaxRetryWait)
 	d := time.Duration(rand.Int64N(int64(ceiling) + 1))
 	if ra := parseRetryAfter(retryAfter); ra > d {
 		d = ra

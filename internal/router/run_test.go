@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -64,8 +65,15 @@ func status(code int, retryAfter string) *llm.Error {
 
 func testRouter(t *testing.T) (*Router, *[]time.Duration) {
 	var waits []time.Duration
-	r := &Router{policy: config.Router{RetryBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Deadline: time.Minute}}
-	r.sleep = func(d time.Duration, _ <-chan struct{}) bool { waits = append(waits, d); return true }
+	var mu sync.Mutex
+	r := &Router{policy: withDefaults(config.Router{RetryBackoff: 100 * time.Millisecond, MaxBackoff: time.Second, Deadline: time.Minute,
+		MaxRetryWait: 5 * time.Second}), now: time.Now, creds: new(credentials)}
+	r.sleep = func(d time.Duration, _ <-chan struct{}) bool {
+		mu.Lock()
+		waits = append(waits, d)
+		mu.Unlock()
+		return true
+	}
 	return r, &waits
 }
 

@@ -10,11 +10,18 @@ import (
 
 // writeDialectError answers with e in the client's dialect: OpenAI's error
 // object, or Anthropic's {"type":"error",...} with Anthropic's statuses
-// (529 for an overloaded upstream, whoever the upstream was).
+// (529 for an overloaded or unavailable upstream, whoever the upstream
+// was).
 func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
 	status, body := e.HTTPStatus(), []byte(nil)
 	if d == llm.DialectAnthropic {
 		status, body = anthropicwire.ErrorStatus(e), anthropicwire.ErrorBody(e)
+		if anthropicwire.ErrorType(e) == "overloaded_error" {
+			// The body says overloaded_error for "no vendor reachable"
+			// too; Anthropic sends that type only with its 529, which
+			// its SDKs retry, so the status must agree.
+			status = anthropicwire.StatusOverloaded
+		}
 	} else {
 		body = openaiwire.ErrorBody(e)
 		if e.Kind == llm.KindOverloaded {

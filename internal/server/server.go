@@ -157,7 +157,9 @@ type call struct {
 	readOn   atomic.Bool                   // the finish was streamed: a client leaving now leaves the usage to read
 }
 
-// readyz reports readiness: the store answers a ping within 2 s.
+// readyz reports readiness: the store answers a ping within 2 s. What
+// degrades service without failing readiness is listed after the first
+// line: Redis away, a vendor refusing the gateway's credentials.
 func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	if s.Store != nil {
@@ -173,16 +175,21 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 			return
 		}
 	}
-	if s.RedisUp != nil {
-		if !s.RedisUp() {
-			// Degraded, not unready: limits fall back to per-replica counts.
-			io.WriteString(w, "ready (degraded: redis is unreachable; rate limits and budgets are per replica)\n")
-			return
-		}
+	switch {
+	case s.RedisUp == nil:
+		io.WriteString(w, "ready\n")
+	case s.RedisUp():
 		io.WriteString(w, "ready (redis ok)\n")
-		return
+	default:
+		// Degraded, not unready: limits fall back to per-replica counts.
+		io.WriteString(w, "ready (degraded: redis is unreachable; rate limits and budgets are per replica)\n")
 	}
-	io.WriteString(w, "ready\n")
+	if rt := s.CurrentRouter(); rt != nil {
+		// Not unready either: other providers, and fallbacks, still serve.
+		for _, p := range rt.RejectedCredentials() {
+			io.WriteString(w, "degraded: provider "+strconv.Quote(p)+" rejected the gateway's credentials\n")
+		}
+	}
 }
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)

@@ -72,7 +72,8 @@ svg text{font:12px system-ui,sans-serif;fill:#1b1f24}
 <tbody>{{range $i, $m := .Models}}
 <tr><td>{{$m.Model}}{{if eq $i 0}} (incumbent){{end}}</td><td>{{$m.Cases}}</td><td>{{rateCI $m.PassRate $m.Cases}}</td><td>{{meanCI $m.MeanScore}}</td><td>{{$m.Errors}} ({{pct $m.ErrorRate}})</td><td>{{ms $m.LatencyP50Ms}}</td><td>{{ms $m.LatencyP95Ms}}</td><td>{{usd $m.CostPerCaseUSD}}</td><td>{{usd $m.CostTotalUSD}}</td><td>{{share $m.ReasoningShare}}</td></tr>{{end}}
 </tbody></table></div>
-<p>Judge cost: {{usd (judgeCost .)}}</p>
+{{range .Models}}{{if .FirstError}}<p class="meta">First error of {{.Model}}: {{.FirstError}}</p>
+{{end}}{{end}}<p>Judge cost: {{usd (judgeCost .)}}</p>
 {{passChart .}}
 <p class="caption">Pass rate of each model with its 95% Wilson interval.</p>
 

@@ -30,6 +30,11 @@ func Text(w io.Writer, r *eval.Report) error {
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	modelTable(tw, r, r.Models)
 	tw.Flush()
+	for _, m := range r.Models {
+		if m.FirstError != "" {
+			fmt.Fprintf(w, "First error of %s: %s\n", m.Model, m.FirstError)
+		}
+	}
 	fmt.Fprintf(w, "Judge cost: %s\n\n", usd(judgeCost(r)))
 	scorerTable(tw, r.Models)
 	tw.Flush()

@@ -444,7 +444,7 @@ func TestErrorStatuses(t *testing.T) {
 		httpStatus int
 	}{
 		{400, "INVALID_ARGUMENT", llm.KindInvalidRequest, 400},
-		{403, "PERMISSION_DENIED", llm.KindPermission, 403},
+		{403, "PERMISSION_DENIED", llm.KindUpstream, 502}, // the gateway's key lacks a permission
 		{500, "INTERNAL", llm.KindUpstream, 500},
 		{503, "UNAVAILABLE", llm.KindOverloaded, 503},
 		{504, "DEADLINE_EXCEEDED", llm.KindTimeout, 504},
@@ -454,7 +454,11 @@ func TestErrorStatuses(t *testing.T) {
 			r := fakeupstream.Response{Status: tc.status, ContentType: "application/json", Body: []byte(body)}
 			res := pt.Generate(t, cfg, ":generateContent", r, userText("gemini-2.5-flash", "hi", false))
 			e := res.Err
-			if e == nil || e.Kind != tc.kind || e.HTTPStatus() != tc.httpStatus || e.Message != "m" || e.Type != tc.gstatus {
+			msg, typ := "m", tc.gstatus
+			if tc.status == 403 {
+				msg, typ = `provider "test" rejected the gateway's credentials: m`, ""
+			}
+			if e == nil || e.Kind != tc.kind || e.HTTPStatus() != tc.httpStatus || e.Message != msg || e.Type != typ {
 				t.Errorf("err = %+v", e)
 			}
 		})

@@ -8,11 +8,13 @@ package upstream
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
+	"syscall"
 	"time"
 
 	"go.opentelemetry.io/otel/propagation"
@@ -104,12 +106,45 @@ func TransportError(ctx context.Context, name string, err error) *llm.Error {
 	if errors.As(err, &ne) && ne.Timeout() {
 		return timeout(name)
 	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: fmt.Sprintf("could not reach provider %q", name)}
+	msg := fmt.Sprintf("could not reach provider %q", name)
+	if why := unreachable(err); why != "" {
+		msg += ": " + why
+	}
+	return &llm.Error{Kind: llm.KindUpstream, Class: "upstream_connection", Message: msg}
+}
+
+// unreachable names the cause of a failed connection in words that hold
+// no address, so that it can be shown to a client: what an operator must
+// know to tell a vendor that is down from a wrong URL or a proxy in the
+// way. It is empty when the cause is none of these.
+func unreachable(err error) string {
+	var dns *net.DNSError
+	var cert *tls.CertificateVerificationError
+	var rec tls.RecordHeaderError
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return "connection refused"
+	case errors.Is(err, syscall.ECONNRESET):
+		return "connection reset"
+	case errors.As(err, &dns):
+		return "host name not resolved"
+	case errors.As(err, &cert):
+		return "TLS certificate not trusted"
+	case errors.As(err, &rec):
+		return "TLS handshake failed"
+	case errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection closed before an answer"
+	}
+	return ""
 }
 
 func timeout(name string) *llm.Error {
 	return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: fmt.Sprintf("provider %q did not answer in time", name)}
 }
+
+// ClassAuth is the error class of a vendor's refusal of the gateway's
+// credentials (HTTP 401 or 403).
+const ClassAuth = "upstream_auth"
 
 // Classify sets e's Kind and Class from the HTTP status with which the
 // provider called name refused a request, keeping e.Status (the vendor's)
@@ -121,16 +156,20 @@ func Classify(e *llm.Error, name string, status int) {
 	}
 	e.Status = status
 	switch s := status; {
-	case s == 401:
-		// The gateway's own credentials for the vendor were refused: that
-		// is the operator's problem, not the client's key.
+	case s == 401 || s == 403:
+		// The gateway's own credentials for the vendor were refused, or
+		// lack a permission: that is the operator's problem, not the
+		// client's key. The router falls back and reports it
+		// (docs/routing.md).
 		e.Kind, e.Status, e.Type = llm.KindUpstream, http.StatusBadGateway, ""
 		e.Message = fmt.Sprintf("provider %q rejected the gateway's credentials: %s", name, e.Message)
+		e.Class = ClassAuth
+		return
 	case s == 400 || s == 409 || s == 422:
 		e.Kind = llm.KindInvalidRequest
 	case s == 413:
 		e.Kind = llm.KindRequestTooLarge
-	case s == 402 || s == 403:
+	case s == 402:
 		e.Kind = llm.KindPermission
 	case s == 404:
 		e.Kind = llm.KindNotFound

@@ -23,9 +23,9 @@ func TestClassify(t *testing.T) {
 		class      string
 	}{
 		{400, llm.KindInvalidRequest, 400, "upstream_4xx"},
-		{401, llm.KindUpstream, 502, "upstream_4xx"},
+		{401, llm.KindUpstream, 502, ClassAuth},
 		{402, llm.KindPermission, 402, "upstream_4xx"},
-		{403, llm.KindPermission, 403, "upstream_4xx"},
+		{403, llm.KindUpstream, 502, ClassAuth},
 		{404, llm.KindNotFound, 404, "upstream_4xx"},
 		{413, llm.KindRequestTooLarge, 413, "upstream_4xx"},
 		{422, llm.KindInvalidRequest, 422, "upstream_4xx"},
@@ -83,6 +83,15 @@ func TestTransportError(t *testing.T) {
 	}
 	if e := TransportError(context.Background(), "acme", errors.New("connection refused")); e.Class != "upstream_connection" || !strings.Contains(e.Message, "acme") {
 		t.Errorf("refused: %+v", e)
+	}
+	// A real refusal says so, without the address it was refused at.
+	_, err := http.Get("http://127.0.0.1:1/")
+	if e := TransportError(context.Background(), "acme", err); e.Message != `could not reach provider "acme": connection refused` {
+		t.Errorf("a refused connection: %q (from %v)", e.Message, err)
+	}
+	_, err = http.Get("http://switchyard.invalid/")
+	if e := TransportError(context.Background(), "acme", err); e.Message != `could not reach provider "acme": host name not resolved` || strings.Contains(e.Message, "invalid") {
+		t.Errorf("an unknown host: %q (from %v)", e.Message, err)
 	}
 }
 

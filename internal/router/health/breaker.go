@@ -11,10 +11,12 @@ type State int
 const (
 	// Closed lets every request through and counts their outcomes.
 	Closed State = iota
-	// Open refuses every request until its OpenFor has passed.
+	// Open admits no request of its own until its OpenFor has passed.
+	// (The router still sends to an open target when a route has nothing
+	// better: see docs/routing.md.)
 	Open
-	// HalfOpen lets a few probe requests through to learn whether the
-	// target has recovered.
+	// HalfOpen admits a share of the requests as probes, to learn whether
+	// the target has recovered.
 	HalfOpen
 )
 
@@ -45,9 +47,11 @@ type BreakerConfig struct {
 	// OpenFor is how long the breaker stays open before it lets probes
 	// through (default 30s).
 	OpenFor time.Duration
-	// HalfOpenProbes is how many probes may be in flight at once while the
-	// breaker is half-open (default 1).
-	HalfOpenProbes int
+	// HalfOpenShare is the share of requests, from 0 to 1, that a
+	// half-open breaker admits as probes (default 0.1). However small, a
+	// half-open breaker with no probe in flight admits the next request,
+	// so that it is never starved of a verdict.
+	HalfOpenShare float64
 }
 
 // SetDefaults replaces zero or negative fields with their defaults.
@@ -64,9 +68,10 @@ func (c *BreakerConfig) SetDefaults() {
 	if c.OpenFor <= 0 {
 		c.OpenFor = 30 * time.Second
 	}
-	if c.HalfOpenProbes <= 0 {
-		c.HalfOpenProbes = 1
+	if c.HalfOpenShare <= 0 {
+		c.HalfOpenShare = 0.1
 	}
+	c.HalfOpenShare = min(c.HalfOpenShare, 1)
 }
 
 // numBuckets is how many buckets the window is split into. Outcomes expire a
@@ -95,12 +100,16 @@ type BreakerSnapshot struct {
 // Breaker is a circuit breaker for one upstream target.
 //
 // Callers ask [Breaker.Allow] before each request and report its outcome
-// with [Breaker.Record]. While closed, outcomes are counted in a sliding
+// with [Breaker.Record] (or, for a probe that ended with no verdict,
+// [Breaker.Abandon]). While closed, outcomes are counted in a sliding
 // window and the breaker opens when the window holds at least MinRequests
 // outcomes of which at least FailureRate failed. While open, requests are
-// refused for OpenFor; then the breaker is half-open and lets up to
-// HalfOpenProbes probes through: the first probe to succeed closes it, and a
-// probe that fails opens it again for another OpenFor.
+// refused for OpenFor; then the breaker is half-open and admits
+// HalfOpenShare of the requests as probes, and always one when none is in
+// flight: the first probe to succeed closes it, and a probe that fails
+// opens it again for another OpenFor. A probe's verdict is known as soon
+// as its answer starts (for a stream, its first event), so a long stream
+// holds nothing up.
 //
 // A Breaker is safe for concurrent use.
 type Breaker struct {
@@ -114,6 +123,8 @@ type Breaker struct {
 	openUntil time.Time
 	probes    int       // probes in flight while half-open
 	probeAt   time.Time // when the latest probe was let through
+	seen      int       // requests asked about since the breaker half-opened
+	admitted  int       // probes admitted among them
 	lastEpoch int64     // latest epoch seen, so a clock that steps back cannot resurrect old buckets
 	buckets   [numBuckets]bucket
 }
@@ -134,9 +145,8 @@ func NewBreaker(cfg BreakerConfig, now func() time.Time) *Breaker {
 
 // Allow reports whether a request may be sent now. probe is true when the
 // breaker is half-open and this request is one of its probes: the caller
-// must then report the request's outcome with Record(success, true), or the
-// breaker stays half-open with its probe slot taken (until OpenFor passes,
-// when an unreported probe is given up for lost).
+// must then report the request's outcome with Record(success, true) or
+// Abandon. An unreported probe is given up for lost after OpenFor.
 func (b *Breaker) Allow() (ok, probe bool) {
 	now := b.now()
 	b.mu.Lock()
@@ -147,18 +157,36 @@ func (b *Breaker) Allow() (ok, probe bool) {
 		return true, false
 	case HalfOpen:
 		// A probe that has not reported within OpenFor was most likely
-		// abandoned by a caller; without this the breaker would stay
-		// half-open, refusing everything, forever.
-		if b.probes >= b.cfg.HalfOpenProbes && now.Sub(b.probeAt) >= b.cfg.OpenFor {
+		// lost by a caller; it must not count as one in flight forever.
+		if b.probes > 0 && now.Sub(b.probeAt) >= b.cfg.OpenFor {
 			b.probes = 0
 		}
-		if b.probes < b.cfg.HalfOpenProbes {
+		// Counting rather than drawing at random keeps the share exact
+		// and tests deterministic: the n-th request is admitted when
+		// fewer than share×n were.
+		b.seen++
+		if b.probes == 0 || float64(b.admitted) < b.cfg.HalfOpenShare*float64(b.seen) {
 			b.probes++
+			b.admitted++
 			b.probeAt = now
 			return true, true
 		}
 	}
 	return false, false
+}
+
+// Abandon reports that a probe Allow admitted ended with no verdict: it
+// was cancelled, or the target answered with something that says nothing
+// of its health (a rate limit). Its slot is freed and the state stays.
+func (b *Breaker) Abandon(probe bool) {
+	if !probe {
+		return
+	}
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.state == HalfOpen && b.probes > 0 {
+		b.probes--
+	}
 }
 
 // Record reports the outcome of a request that Allow let through. probe
@@ -249,7 +277,7 @@ func (b *Breaker) RetryAfter() time.Duration {
 func (b *Breaker) advance(now time.Time) {
 	if b.state == Open && !now.Before(b.openUntil) {
 		b.state = HalfOpen
-		b.probes = 0
+		b.probes, b.seen, b.admitted = 0, 0, 0
 	}
 }
 

@@ -63,11 +63,11 @@ func TestStateString(t *testing.T) {
 func TestSetDefaults(t *testing.T) {
 	var c BreakerConfig
 	c.SetDefaults()
-	want := BreakerConfig{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second, HalfOpenProbes: 1}
+	want := BreakerConfig{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second, HalfOpenShare: 0.1}
 	if c != want {
 		t.Errorf("zero config with defaults = %+v, want %+v", c, want)
 	}
-	set := BreakerConfig{Window: time.Second, MinRequests: 3, FailureRate: 0.2, OpenFor: time.Minute, HalfOpenProbes: 4}
+	set := BreakerConfig{Window: time.Second, MinRequests: 3, FailureRate: 0.2, OpenFor: time.Minute, HalfOpenShare: 0.25}
 	c = set
 	c.SetDefaults()
 	if c != set {
@@ -181,12 +181,15 @@ func TestBreakerHalfOpensAfterOpenFor(t *testing.T) {
 	}
 }
 
-func TestBreakerHalfOpenProbes(t *testing.T) {
-	for _, probes := range []int{1, 2, 5} {
+// A half-open breaker admits its share of the requests as probes, not a
+// fixed number: with no probe ever reporting (a long stream), the n-th
+// request is still admitted when fewer than share×n were.
+func TestBreakerHalfOpenShare(t *testing.T) {
+	const callers = 50
+	for share, want := range map[float64]int{0.01: 1, 0.1: 5, 0.25: 13, 0.5: 25, 1: 50} {
 		for _, concurrent := range []bool{false, true} {
-			b, clk := tripped(t, BreakerConfig{HalfOpenProbes: probes})
+			b, clk := tripped(t, BreakerConfig{HalfOpenShare: share})
 			clk.Advance(time.Minute)
-			const callers = 50
 			results := make(chan [2]bool, callers)
 			var wg sync.WaitGroup
 			for range callers {
@@ -211,9 +214,29 @@ func TestBreakerHalfOpenProbes(t *testing.T) {
 					admitted++
 				}
 			}
-			if admitted != probes {
-				t.Errorf("HalfOpenProbes %d, concurrent %v: %d of %d callers admitted", probes, concurrent, admitted, callers)
+			if admitted != want {
+				t.Errorf("HalfOpenShare %v, concurrent %v: %d of %d callers admitted, want %d", share, concurrent, admitted, callers, want)
 			}
+		}
+	}
+}
+
+// However small the share, a half-open breaker with no probe in flight
+// admits the next request: it is never starved of a verdict.
+func TestBreakerHalfOpenNeverStarves(t *testing.T) {
+	b, clk := tripped(t, BreakerConfig{HalfOpenShare: 0.001})
+	clk.Advance(time.Minute)
+	for i := range 5 {
+		ok, probe := b.Allow()
+		if !ok || !probe {
+			t.Fatalf("round %d: Allow() = %v, %v with no probe in flight; want a probe", i, ok, probe)
+		}
+		if ok, _ := b.Allow(); ok {
+			t.Fatalf("round %d: a second probe at a share of 0.001", i)
+		}
+		b.Abandon(true) // cancelled: no verdict, the slot is free again
+		if got := b.State(); got != HalfOpen {
+			t.Fatalf("an abandoned probe changed the state to %v", got)
 		}
 	}
 }
@@ -273,7 +296,7 @@ func TestBreakerProbeOutcome(t *testing.T) {
 
 func TestBreakerSiblingProbes(t *testing.T) {
 	t.Run("after a failure reopens, a late success is dropped", func(t *testing.T) {
-		b, clk := tripped(t, BreakerConfig{HalfOpenProbes: 2})
+		b, clk := tripped(t, BreakerConfig{HalfOpenShare: 1})
 		clk.Advance(time.Minute)
 		b.Allow()
 		b.Allow()
@@ -284,7 +307,7 @@ func TestBreakerSiblingProbes(t *testing.T) {
 		}
 	})
 	t.Run("after a success closes, a late failure counts as ordinary", func(t *testing.T) {
-		b, clk := tripped(t, BreakerConfig{HalfOpenProbes: 2})
+		b, clk := tripped(t, BreakerConfig{HalfOpenShare: 1})
 		clk.Advance(time.Minute)
 		b.Allow()
 		b.Allow()
@@ -375,7 +398,7 @@ func TestBreakerRetryAfter(t *testing.T) {
 // after the storm, a half-open breaker must still admit a probe.
 func TestBreakerConcurrent(t *testing.T) {
 	clk := newFakeClock()
-	b := NewBreaker(BreakerConfig{Window: time.Second, MinRequests: 5, OpenFor: 50 * time.Millisecond, HalfOpenProbes: 2}, clk.Now)
+	b := NewBreaker(BreakerConfig{Window: time.Second, MinRequests: 5, OpenFor: 50 * time.Millisecond, HalfOpenShare: 0.3}, clk.Now)
 	var wg sync.WaitGroup
 	for g := range 8 {
 		wg.Go(func() {
