@@ -111,8 +111,10 @@ func checkCharged(t *testing.T, e *env, k createdKey, rec store.RequestLog, sour
 
 // Every stream that ends before the vendor's usage event is still charged:
 // estimated from the request and the text streamed, or read on to the
-// usage event when the client left after the finish. Before, all of these
-// were recorded with zero tokens and cost nothing.
+// usage event when the client left after the finish. Before, the streams
+// from OpenAI-wire vendors were recorded with zero tokens and cost nothing,
+// and those from Anthropic with message_start's input and one output
+// token.
 func TestStreamsThatEndEarlyAreCharged(t *testing.T) {
 	t.Run("client leaves mid-stream (fast path)", func(t *testing.T) {
 		e, k := moneyEnv(t)
