@@ -21,7 +21,7 @@ import (
 //     it used: InputTokens and TextTokens count as closely as can be had. For
 //     OpenAI models that is exact: their tokenizer, o200k_base, runs here
 //     with its vocabulary compiled in (github.com/tiktoken-go/tokenizer:
-//     no download at run time; it adds about 7 MB to the binary and 6 MB
+//     no download at run time; it adds about 5 MB to the binary and 6 MB
 //     of heap once first used). Other vendors do not publish their
 //     tokenizers, so their text is counted at each vendor's own published
 //     ratio of bytes to tokens (bytesPerToken).
