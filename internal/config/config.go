@@ -32,6 +32,8 @@ const (
 	DefaultBodyMinRate       = 32 << 10
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
+	DefaultOutputTokens      = 4096
+	DefaultReservationTTL    = 15 * time.Minute
 )
 
 // AdminKeyEnv names the variable that supplies the admin key when the config
@@ -68,6 +70,9 @@ type Config struct {
 	RedisPrefix string `yaml:"redis_prefix"`
 	// Pricing adds to or overrides the embedded price list.
 	Pricing []pricing.Entry `yaml:"pricing"`
+	// Limits tunes how TPM limits and budgets reserve a request's worst
+	// case while it runs (docs/limits.md).
+	Limits Limits `yaml:"limits"`
 
 	// fromEnv names, for FromEnv's configs, the variables each field path
 	// was read from, so that Validate does not show their values.
@@ -94,6 +99,43 @@ type HTTP struct {
 	// MaxHeaderBytes bounds a request's headers (default 65536); larger
 	// ones get a 431.
 	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+// Limits tunes the reservations of TPM limits and budgets: a request
+// holds its input estimate plus its max_tokens, priced at the dearest of
+// its route's targets, from admission until it ends.
+type Limits struct {
+	// OutputTokens is reserved for a request that sets no max_tokens
+	// (default 4096). Too small lets concurrent requests overshoot a
+	// budget by the difference; too large refuses requests near the end
+	// of a budget while others run.
+	OutputTokens int64 `yaml:"output_tokens"`
+	// ModelOutputTokens overrides OutputTokens by model: a route name, or
+	// a provider/model. Of a request's route and targets, the largest
+	// entry applies.
+	ModelOutputTokens map[string]int64 `yaml:"model_output_tokens"`
+	// ReservationTTL is how long a reservation lives when its replica
+	// dies before settling it (default 15m). Keep it above the longest
+	// request (provider timeout, default 10m), or a long stream's
+	// reservation lapses while it runs.
+	ReservationTTL time.Duration `yaml:"reservation_ttl"`
+}
+
+// OutputReservation is the output tokens reserved for a request without
+// max_tokens that may be served under names (its route, then each
+// target's provider/model).
+func (l Limits) OutputReservation(names []string) int64 {
+	var n int64
+	for _, name := range names {
+		n = max(n, l.ModelOutputTokens[name])
+	}
+	if n == 0 {
+		n = l.OutputTokens
+	}
+	if n <= 0 { // a Config built without SetDefaults
+		n = DefaultOutputTokens
+	}
+	return n
 }
 
 // Log configures the process's own log lines.
@@ -321,6 +363,8 @@ func (c *Config) setDefaults(getenv func(string) string) {
 	setZero(&c.Tracing.SampleRatio, 1)
 	setZero(&c.Tracing.ServiceName, "switchyard")
 	setZero(&c.RedisPrefix, "switchyard:")
+	setZero(&c.Limits.OutputTokens, DefaultOutputTokens)
+	setZero(&c.Limits.ReservationTTL, DefaultReservationTTL)
 	for i := range c.Providers {
 		setZero(&c.Providers[i].Timeout, DefaultProviderTimeout)
 		setZero(&c.Providers[i].ConnectTimeout, 10*time.Second)

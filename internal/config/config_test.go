@@ -132,10 +132,29 @@ providers:
 			want: []string{`t.yaml:8: providers[1].base_url: required for type openai-compatible`},
 		},
 		{
+			name: "limits",
+			src: `providers: [{name: openai, type: openai}]
+models: [{name: chat, target: openai/gpt-4o}]
+limits:
+  output_tokens: -1
+  reservation_ttl: 10s
+  model_output_tokens:
+    chat: 100
+    openai/gpt-4o: 0
+    nowhere/x: 10
+`,
+			want: []string{
+				`t.yaml:4: limits.output_tokens: must be positive`,
+				`t.yaml:5: limits.reservation_ttl: must be at least 1m (and above the longest request)`,
+				`t.yaml:8: limits.model_output_tokens.openai/gpt-4o: must be positive`,
+				`t.yaml:9: limits.model_output_tokens.nowhere/x: names no model of models: and no provider/model of a configured provider`,
+			},
+		},
+		{
 			name: "keys are not expanded",
 			src:  "${KEY}: :80\n",
 			env:  map[string]string{"KEY": "listen"},
-			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, http, listen, log, max_body_bytes, models, pricing, providers, redis, redis_prefix, request_log, router, shutdown_timeout, storage, tracing)`},
+			want: []string{`t.yaml:1: ${KEY}: unknown field (known: admin_key, http, limits, listen, log, max_body_bytes, models, pricing, providers, redis, redis_prefix, request_log, router, shutdown_timeout, storage, tracing)`},
 		},
 		{
 			name: "field set twice",
@@ -710,6 +729,7 @@ func TestDefaults(t *testing.T) {
 			Breaker: Breaker{Window: 30 * time.Second, MinRequests: 10, FailureRate: 0.5, OpenFor: 30 * time.Second, HalfOpenShare: 0.1}},
 		Tracing:     Tracing{SampleRatio: 1, ServiceName: "switchyard"},
 		RedisPrefix: "switchyard:",
+		Limits:      Limits{OutputTokens: 4096, ReservationTTL: 15 * time.Minute},
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("got  %+v\nwant %+v", c, want)

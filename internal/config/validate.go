@@ -156,6 +156,27 @@ func (r *report) validate(c *Config, types []string) {
 			r.errorf(index("pricing", i), "%v", err)
 		}
 	}
+	r.limits(c, names)
+}
+
+func (r *report) limits(c *Config, providers map[string]bool) {
+	l := c.Limits
+	if l.OutputTokens <= 0 {
+		r.errorf("limits.output_tokens", "must be positive")
+	}
+	if l.ReservationTTL < time.Minute {
+		r.errorf("limits.reservation_ttl", "must be at least 1m (and above the longest request)")
+	}
+	for _, name := range slices.Sorted(maps.Keys(l.ModelOutputTokens)) {
+		path := "limits.model_output_tokens." + name
+		if l.ModelOutputTokens[name] <= 0 {
+			r.errorf(path, "must be positive")
+		}
+		p, _, isTarget := strings.Cut(name, "/")
+		if !slices.ContainsFunc(c.Models, func(m Model) bool { return m.Name == name }) && !(isTarget && providers[p]) {
+			r.errorf(path, "names no model of models: and no provider/model of a configured provider")
+		}
+	}
 }
 
 func (r *report) router(rt Router) {

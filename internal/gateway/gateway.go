@@ -126,6 +126,8 @@ func New(ctx context.Context, cfg *config.Config, logger *slog.Logger) (*Gateway
 		Allowed:      keys.Allowed,
 	}
 	g.server.TracerProvider = g.tracer
+	// Read from the configuration in force, so that a reload applies.
+	g.server.OutputReservation = func(names []string) int64 { return g.applied.Load().Limits.OutputReservation(names) }
 	g.server.Secrets = g.box
 	g.server.SecretsChanged = g.reloadSecrets
 	changed := func(what string) {
@@ -168,6 +170,7 @@ func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, changed func(w
 		return st.Spend(ctx, id, kind == "team", since)
 	}
 	local := limits.NewLocal(spend)
+	local.TTL = cfg.Limits.ReservationTTL
 	g.Limits = local
 	g.server.Limits = local
 	if cfg.Redis == "" {
@@ -183,7 +186,9 @@ func (g *Gateway) setupLimits(cfg *config.Config, st store.Store, changed func(w
 	opt.DialTimeout, opt.ReadTimeout, opt.WriteTimeout = time.Second, 500*time.Millisecond, 500*time.Millisecond
 	opt.MaxRetries = 1
 	g.redis = redis.NewClient(opt)
-	g.failover = limits.NewFailover(g.redis, limits.NewRedis(g.redis, cfg.RedisPrefix, spend), local, time.Second, g.logger)
+	shared := limits.NewRedis(g.redis, cfg.RedisPrefix, spend)
+	shared.TTL = cfg.Limits.ReservationTTL
+	g.failover = limits.NewFailover(g.redis, shared, local, time.Second, g.logger)
 	g.Limits = g.failover
 	g.server.Limits = g.failover
 	g.server.RedisUp = g.failover.Up
@@ -326,6 +331,10 @@ func (g *Gateway) Reload(cfg *config.Config) error {
 		if changed {
 			g.logger.Warn("config reload: "+name+" cannot change while running; restart to apply it", "field", name)
 		}
+	}
+	// The counters were built with it; the output reservations apply at once.
+	if cfg.Limits.ReservationTTL != old.Limits.ReservationTTL {
+		g.logger.Warn("config reload: limits.reservation_ttl cannot change while running; restart to apply it", "field", "limits.reservation_ttl")
 	}
 	rt.InheritHealth(g.server.CurrentRouter())
 	g.server.SetRouter(rt)

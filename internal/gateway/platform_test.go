@@ -126,12 +126,12 @@ func TestRPMLimitOneNode(t *testing.T) {
 func TestTPMLimitOneNode(t *testing.T) {
 	e := newEnv(t, withPrices)
 	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("hello world"))
-	// Each request is charged len(body)/4 + max_tokens (50) before its
-	// call, and settled to its real 12 tokens after it: the bucket of 150
-	// loses 12 a request (plus a refill of 2.5 tokens/s, negligible here),
-	// and refuses once it holds less than the estimate.
-	estimate := int64(len(chatBody)/4 + 50)
-	admits := int((150-estimate)/12) + 1
+	// Each request reserves its input bound (a token for the 2 bytes of
+	// "hi", 7 of framing) plus max_tokens (50), and settles to its real 12
+	// tokens: of a TPM of 150, each request leaves 12 in the minute's log,
+	// and one is refused once the log holds more than 150 - 58.
+	const reserved = 1 + 7 + 50
+	admits := (150-reserved)/12 + 1
 	k := createKey(t, e.srv.URL, map[string]any{"name": "tpm", "tpm": 150})
 	for i := range admits {
 		resp, b := chat(t, e.srv.URL, k.Key)
@@ -139,7 +139,7 @@ func TestTPMLimitOneNode(t *testing.T) {
 			t.Fatalf("request %d of %d: %d %s", i, admits, resp.StatusCode, b)
 		}
 		if i == 0 && (resp.Header.Get("X-Ratelimit-Limit-Tokens") != "150" ||
-			resp.Header.Get("X-Ratelimit-Remaining-Tokens") != strconv.FormatInt(150-estimate, 10)) {
+			resp.Header.Get("X-Ratelimit-Remaining-Tokens") != strconv.Itoa(150-reserved)) {
 			t.Errorf("first: %v", resp.Header)
 		}
 	}

@@ -145,12 +145,13 @@ func testSharedBudget(t *testing.T, c *cluster, workers int) {
 	k := createKey(t, c.urls[1], map[string]any{"name": "budgeted", "budget_usd": pricing.FormatUSD(budget), "budget_period": "month"})
 	counts := c.load(t, k.Key, 60, workers)
 	t.Logf("budget of 10 requests' cost, 60 requests over 3 replicas, %d at a time: %v", workers, counts)
-	// A request is admitted while the spend is under the budget; its cost
-	// is added when it finishes. So at most the requests in flight when
-	// the spend crosses the budget (workers-1 besides the crossing one)
-	// pass beyond it.
-	if counts[200] < 10 || counts[200] > 10+workers-1 || counts[200]+counts[429] != 60 {
-		t.Errorf("admitted %d; want between 10 and %d", counts[200], 10+workers-1)
+	// Each request reserves its worst case (max_tokens 50 at the output
+	// price: 50,800 µ$), more than the whole budget, so one is admitted
+	// only while none is in flight (the rule that lets a budget be used
+	// up) and the spend never passes the budget. (This test used to allow
+	// workers-1 requests beyond it: those in flight when it was crossed.)
+	if counts[200] < 1 || counts[200] > 10 || counts[200]+counts[429] != 60 {
+		t.Errorf("admitted %d; want between 1 and 10", counts[200])
 	}
 	// Exact accounting: the shared counter, the request log and the
 	// admitted count agree to the micro-dollar.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -28,6 +29,9 @@ type Failover struct {
 	up    atomic.Bool
 	stop  context.CancelFunc
 	done  chan struct{}
+
+	mu    sync.Mutex
+	local map[string]struct{} // reservations held by Local, by request id
 }
 
 // NewFailover starts watching rdb (a PING every interval) and returns a
@@ -35,7 +39,7 @@ type Failover struct {
 // stops the watch.
 func NewFailover(rdb redis.UniversalClient, r *Redis, l *Local, interval time.Duration, log *slog.Logger) *Failover {
 	ctx, cancel := context.WithCancel(context.Background())
-	f := &Failover{Redis: r, Local: l, rdb: rdb, log: log, stop: cancel, done: make(chan struct{})}
+	f := &Failover{Redis: r, Local: l, rdb: rdb, log: log, stop: cancel, done: make(chan struct{}), local: map[string]struct{}{}}
 	pctx, pcancel := context.WithTimeout(ctx, interval)
 	f.up.Store(rdb.Ping(pctx).Err() == nil)
 	pcancel()
@@ -87,27 +91,52 @@ func (f *Failover) set(up bool, err error) {
 }
 
 // Admit implements Counter.
-func (f *Failover) Admit(ctx context.Context, now time.Time, member string, subjects []Subject, estimate int64) (Decision, error) {
+func (f *Failover) Admit(ctx context.Context, now time.Time, id string, subjects []Subject) (Decision, error) {
 	if f.up.Load() {
-		d, err := f.Redis.Admit(ctx, now, member, subjects, estimate)
+		d, err := f.Redis.Admit(ctx, now, id, subjects)
+		if err == nil || ctx.Err() != nil {
+			return d, err
+		}
+		f.set(false, err)
+	}
+	return f.Local.Admit(ctx, now, id, subjects)
+}
+
+// Reserve implements Counter. A reservation made in process (Redis was
+// down) is remembered, so that its settle releases it there.
+func (f *Failover) Reserve(ctx context.Context, now time.Time, subjects []Subject, r Reservation) (Decision, error) {
+	if f.up.Load() {
+		d, err := f.Redis.Reserve(ctx, now, subjects, r)
 		if err == nil || ctx.Err() != nil || errors.Is(err, ErrSpendSource) {
 			return d, err
 		}
 		f.set(false, err)
 	}
-	return f.Local.Admit(ctx, now, member, subjects, estimate)
+	d, err := f.Local.Reserve(ctx, now, subjects, r)
+	if err == nil && d.Allowed {
+		f.mu.Lock()
+		f.local[r.ID] = struct{}{}
+		f.mu.Unlock()
+	}
+	return d, err
 }
 
-// Settle implements Counter.
-func (f *Failover) Settle(ctx context.Context, now time.Time, subjects []Subject, estimate, actual, cost int64) error {
-	if f.up.Load() {
-		err := f.Redis.Settle(ctx, now, subjects, estimate, actual, cost)
-		if err == nil || ctx.Err() != nil || errors.Is(err, ErrSpendSource) {
+// Settle implements Counter. A reservation held in Redis that cannot be
+// settled there (Redis went down meanwhile) lapses after its TTL; its
+// cost is counted in process.
+func (f *Failover) Settle(ctx context.Context, now time.Time, subjects []Subject, r Reservation, tokens, cost int64) error {
+	f.mu.Lock()
+	_, local := f.local[r.ID]
+	delete(f.local, r.ID)
+	f.mu.Unlock()
+	if !local && f.up.Load() {
+		err := f.Redis.Settle(ctx, now, subjects, r, tokens, cost)
+		if err == nil || ctx.Err() != nil {
 			return err
 		}
 		f.set(false, err)
 	}
-	return f.Local.Settle(ctx, now, subjects, estimate, actual, cost)
+	return f.Local.Settle(ctx, now, subjects, r, tokens, cost)
 }
 
 // Spent implements Counter.

@@ -2,7 +2,6 @@ package limits
 
 import (
 	"context"
-	"math"
 	"strings"
 	"sync"
 	"time"
@@ -10,29 +9,62 @@ import (
 
 // Local counts in this process: exact for one node, per replica for many.
 type Local struct {
+	// TTL bounds how long a reservation that is never settled holds its
+	// room (DefaultReservationTTL when zero). In one process only a bug
+	// can leave one unsettled; the bound keeps such a bug from closing a
+	// budget for good.
+	TTL time.Duration
+
 	spend SpendSource
 
 	mu      sync.Mutex
-	windows map[string]*window // RPM, by subject
-	buckets map[string]*bucket // TPM, by subject
-	spent   map[string]int64   // by subject and period name
+	windows map[string]*window   // RPM, by subject
+	logs    map[string]*tokenLog // TPM, by subject
+	held    map[string]*holds    // budget reservations in flight, by subject
+	spent   map[string]int64     // by subject and period name
 	swept   time.Time
 }
 
 // window holds the admission times of the last Window, oldest first.
 type window struct{ times []time.Time }
 
-// bucket is a token bucket of capacity TPM refilled at TPM per minute.
-type bucket struct {
-	tokens   float64
-	at       time.Time
-	capacity int64
+// tokenLog holds the tokens of the requests admitted in the last Window,
+// oldest first: reserved while in flight, real once settled.
+type tokenLog struct {
+	entries []*tokenEntry
+	byID    map[string]*tokenEntry
+	sum     int64
+}
+
+type tokenEntry struct {
+	at     time.Time
+	id     string
+	tokens int64
+}
+
+// holds are a subject's budget reservations in flight.
+type holds struct {
+	byID map[string]hold
+	sum  int64
+}
+
+type hold struct {
+	cost    int64
+	expires time.Time
 }
 
 // NewLocal returns an in-process Counter; spend seeds budget counters
 // (nil: from zero).
 func NewLocal(spend SpendSource) *Local {
-	return &Local{spend: spend, windows: map[string]*window{}, buckets: map[string]*bucket{}, spent: map[string]int64{}}
+	return &Local{spend: spend, windows: map[string]*window{}, logs: map[string]*tokenLog{},
+		held: map[string]*holds{}, spent: map[string]int64{}}
+}
+
+func (l *Local) ttl() time.Duration {
+	if l.TTL > 0 {
+		return l.TTL
+	}
+	return DefaultReservationTTL
 }
 
 func (w *window) trim(now time.Time) {
@@ -43,23 +75,69 @@ func (w *window) trim(now time.Time) {
 	w.times = w.times[i:]
 }
 
-func (b *bucket) refill(now time.Time, capacity int64) {
-	if el := now.Sub(b.at); el > 0 {
-		b.tokens = math.Min(float64(capacity), b.tokens+float64(capacity)*el.Seconds()/Window.Seconds())
+func (g *tokenLog) trim(now time.Time) {
+	i := 0
+	for i < len(g.entries) && !g.entries[i].at.After(now.Add(-Window)) {
+		e := g.entries[i]
+		g.sum -= e.tokens
+		delete(g.byID, e.id)
+		g.entries[i] = nil
+		i++
 	}
-	b.at = now
+	g.entries = g.entries[i:]
 }
 
-// refillTime converts a token deficit into the time to refill it.
-func refillTime(deficit float64, capacity int64) time.Duration {
-	if deficit <= 0 {
-		return 0
+// retry is when enough of the log has left the window for tokens more to
+// fit in tpm.
+func (g *tokenLog) retry(now time.Time, tpm, tokens int64) time.Duration {
+	left := g.sum
+	for _, e := range g.entries {
+		left -= e.tokens
+		if left+tokens <= tpm || left == 0 {
+			return e.at.Add(Window).Sub(now)
+		}
 	}
-	return time.Duration(math.Ceil(deficit / float64(capacity) * float64(Window)))
+	return Window
 }
 
 // Admit implements Counter.
-func (l *Local) Admit(ctx context.Context, now time.Time, member string, subjects []Subject, estimate int64) (Decision, error) {
+func (l *Local) Admit(ctx context.Context, now time.Time, id string, subjects []Subject) (Decision, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.sweep(now)
+	d := Decision{Allowed: true}
+	for i, s := range subjects {
+		rpm := s.Limits.RPM
+		if rpm <= 0 {
+			continue
+		}
+		w := l.window(s.ID)
+		w.trim(now)
+		n := int64(len(w.times))
+		var reset time.Duration
+		if n > 0 {
+			reset = w.times[0].Add(Window).Sub(now)
+		}
+		if n >= rpm {
+			// Passes when the request rpm places from the newest leaves.
+			d.refuse(Requests, i, w.times[n-rpm].Add(Window).Sub(now), false)
+		}
+		d.tightestRequests(rpm, rpm-n-1, reset)
+	}
+	if !d.Allowed {
+		return d, nil
+	}
+	for _, s := range subjects {
+		if s.Limits.RPM > 0 {
+			w := l.windows[s.ID]
+			w.times = append(w.times, now)
+		}
+	}
+	return d, nil
+}
+
+// Reserve implements Counter.
+func (l *Local) Reserve(ctx context.Context, now time.Time, subjects []Subject, r Reservation) (Decision, error) {
 	// Seed budget counters outside the lock: it may query the store.
 	names := make([]string, len(subjects))
 	for i, s := range subjects {
@@ -74,53 +152,47 @@ func (l *Local) Admit(ctx context.Context, now time.Time, member string, subject
 	defer l.mu.Unlock()
 	l.sweep(now)
 	d := Decision{Allowed: true}
-	refuse := func(k Kind, i int, after time.Duration) {
-		if d.Allowed {
-			d.Allowed, d.Refused, d.Subject, d.RetryAfter = false, k, i, after
-		}
-	}
 	for i, s := range subjects {
 		lim := s.Limits
-		if lim.Budget > 0 && l.spent[s.ID+"/"+names[i]] >= lim.Budget {
-			refuse(Budget, i, 0)
-		}
-		var remReq int64
-		var resetReq time.Duration
-		if lim.RPM > 0 {
-			w := l.window(s.ID)
-			w.trim(now)
-			n := int64(len(w.times))
-			remReq = lim.RPM - n - 1
-			if n > 0 {
-				resetReq = w.times[0].Add(Window).Sub(now)
-			}
-			if n >= lim.RPM {
-				refuse(Requests, i, w.times[n-lim.RPM].Add(Window).Sub(now))
+		if lim.Budget > 0 {
+			h := l.holds(s.ID)
+			ok, held := admitsBudget(lim.Budget, l.spent[s.ID+"/"+names[i]], h.sum, len(h.byID), r.Cost)
+			if !ok {
+				after := time.Duration(0)
+				if held {
+					after = heldRetry
+				}
+				d.refuse(Budget, i, after, held)
 			}
 		}
-		var remTok int64
-		var resetTok time.Duration
 		if lim.TPM > 0 {
-			b := l.bucket(s.ID, lim.TPM, now)
-			need := float64(min(estimate, lim.TPM))
-			if b.tokens < need {
-				refuse(Tokens, i, refillTime(need-b.tokens, lim.TPM))
+			g := l.log(s.ID)
+			g.trim(now)
+			if !admitsTokens(lim.TPM, g.sum, r.Tokens) {
+				d.refuse(Tokens, i, g.retry(now, lim.TPM, r.Tokens), false)
 			}
-			remTok = int64(math.Floor(b.tokens - float64(estimate)))
-			resetTok = refillTime(float64(lim.TPM)-(b.tokens-float64(estimate)), lim.TPM)
+			reset := Window
+			if n := len(g.entries); n > 0 {
+				reset = g.entries[n-1].at.Add(Window).Sub(now)
+			}
+			d.tightestTokens(lim.TPM, lim.TPM-g.sum-r.Tokens, reset)
 		}
-		d.tightest(lim.RPM, remReq, resetReq, lim.TPM, remTok, resetTok)
 	}
 	if !d.Allowed {
 		return d, nil
 	}
 	for _, s := range subjects {
-		if s.Limits.RPM > 0 {
-			w := l.windows[s.ID]
-			w.times = append(w.times, now)
+		if s.Limits.Budget > 0 {
+			h := l.held[s.ID]
+			h.byID[r.ID] = hold{cost: r.Cost, expires: now.Add(l.ttl())}
+			h.sum += r.Cost
 		}
 		if s.Limits.TPM > 0 {
-			l.buckets[s.ID].tokens -= float64(estimate)
+			g := l.logs[s.ID]
+			e := &tokenEntry{at: now, id: r.ID, tokens: r.Tokens}
+			g.entries = append(g.entries, e)
+			g.byID[r.ID] = e
+			g.sum += r.Tokens
 		}
 	}
 	return d, nil
@@ -135,15 +207,22 @@ func (l *Local) window(id string) *window {
 	return w
 }
 
-func (l *Local) bucket(id string, capacity int64, now time.Time) *bucket {
-	b := l.buckets[id]
-	if b == nil {
-		b = &bucket{tokens: float64(capacity), at: now, capacity: capacity}
-		l.buckets[id] = b
+func (l *Local) log(id string) *tokenLog {
+	g := l.logs[id]
+	if g == nil {
+		g = &tokenLog{byID: map[string]*tokenEntry{}}
+		l.logs[id] = g
 	}
-	b.capacity = capacity
-	b.refill(now, capacity)
-	return b
+	return g
+}
+
+func (l *Local) holds(id string) *holds {
+	h := l.held[id]
+	if h == nil {
+		h = &holds{byID: map[string]hold{}}
+		l.held[id] = h
+	}
+	return h
 }
 
 // seed makes sure the subject's budget counter for the current period
@@ -176,14 +255,22 @@ func (l *Local) seed(ctx context.Context, now time.Time, s Subject) (string, err
 }
 
 // Settle implements Counter.
-func (l *Local) Settle(ctx context.Context, now time.Time, subjects []Subject, estimate, actual, cost int64) error {
+func (l *Local) Settle(ctx context.Context, now time.Time, subjects []Subject, r Reservation, tokens, cost int64) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	for _, s := range subjects {
-		if s.Limits.TPM > 0 && actual != estimate {
-			if b := l.buckets[s.ID]; b != nil {
-				b.refill(now, s.Limits.TPM)
-				b.tokens = math.Min(float64(s.Limits.TPM), b.tokens+float64(estimate-actual))
+		// Released whatever the limits say now: an administrator may have
+		// changed them while the request ran.
+		if h := l.held[s.ID]; h != nil {
+			if v, ok := h.byID[r.ID]; ok {
+				h.sum -= v.cost
+				delete(h.byID, r.ID)
+			}
+		}
+		if g := l.logs[s.ID]; g != nil {
+			if e := g.byID[r.ID]; e != nil {
+				g.sum += tokens - e.tokens
+				e.tokens = tokens
 			}
 		}
 		if s.Limits.Budget > 0 && cost != 0 {
@@ -212,7 +299,8 @@ func (l *Local) Spent(ctx context.Context, now time.Time, s Subject) (int64, err
 	return l.spent[s.ID+"/"+name], nil
 }
 
-// sweep drops idle windows and full buckets, at most once per Window.
+// sweep drops idle windows and logs and lapsed reservations, at most once
+// per Window.
 func (l *Local) sweep(now time.Time) {
 	if now.Sub(l.swept) < Window {
 		return
@@ -223,9 +311,20 @@ func (l *Local) sweep(now time.Time) {
 			delete(l.windows, id)
 		}
 	}
-	for id, b := range l.buckets {
-		if b.refill(now, b.capacity); b.tokens >= float64(b.capacity) {
-			delete(l.buckets, id) // full: the same as absent
+	for id, g := range l.logs {
+		if g.trim(now); len(g.entries) == 0 {
+			delete(l.logs, id)
+		}
+	}
+	for id, h := range l.held {
+		for rid, v := range h.byID {
+			if !now.Before(v.expires) {
+				h.sum -= v.cost
+				delete(h.byID, rid)
+			}
+		}
+		if len(h.byID) == 0 {
+			delete(l.held, id)
 		}
 	}
 	// Budget counters of past periods are no longer read.

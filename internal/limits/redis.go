@@ -5,19 +5,25 @@ import (
 	_ "embed"
 	"errors"
 	"fmt"
+	"strconv"
 	"time"
 
 	"github.com/redis/go-redis/v9"
 )
 
-// Redis counts in Redis, shared by every replica. Each Admit and Settle is
-// one Lua script, so concurrent replicas never admit more than a limit
-// allows. Counters live under Prefix (replicas of one deployment share it;
-// tests use one per test).
+// Redis counts in Redis, shared by every replica. Each Admit, Reserve and
+// Settle is one Lua script, so concurrent replicas never admit more than a
+// limit allows. Counters live under Prefix (replicas of one deployment
+// share it; tests use one per test).
 //
 // The keys of one request are not in one hash slot; this targets a single
 // Redis (with replicas for failover), not Redis Cluster.
 type Redis struct {
+	// TTL is how long a reservation whose replica never settles it (it
+	// crashed) holds its room: DefaultReservationTTL when zero. Set it
+	// longer than the longest request.
+	TTL time.Duration
+
 	rdb    redis.UniversalClient
 	prefix string
 	spend  SpendSource
@@ -33,21 +39,39 @@ func NewRedis(rdb redis.UniversalClient, prefix string, spend SpendSource) *Redi
 // a failure of Redis.
 var ErrSpendSource = errors.New("spend source failed")
 
-//go:embed admit.lua
-var admitLua string
-
-//go:embed settle.lua
-var settleLua string
-
 var (
-	admitScript  = redis.NewScript(admitLua)
-	settleScript = redis.NewScript(settleLua)
+	//go:embed admit.lua
+	admitLua string
+	//go:embed reserve.lua
+	reserveLua string
+	//go:embed settle.lua
+	settleLua string
+
+	admitScript   = redis.NewScript(admitLua)
+	reserveScript = redis.NewScript(reserveLua)
+	settleScript  = redis.NewScript(settleLua)
 )
 
-// keys returns the RPM window, TPM bucket and budget counter keys of s.
-func (r *Redis) keys(s Subject, now time.Time) (rpm, tpm, spent string, start, end time.Time) {
+func (r *Redis) ttl() time.Duration {
+	if r.TTL > 0 {
+		return r.TTL
+	}
+	return DefaultReservationTTL
+}
+
+// spentKey returns the key of s's budget counter for the period of now,
+// and the period's bounds.
+func (r *Redis) spentKey(s Subject, now time.Time) (key string, start, end time.Time) {
 	start, end, name := Period(s.Limits.BudgetPeriod, now)
-	return r.prefix + "rpm:" + s.ID, r.prefix + "tpm:" + s.ID, r.prefix + "spend:" + s.ID + ":" + name, start, end
+	return r.prefix + "spend:" + s.ID + ":" + name, start, end
+}
+
+// reserveKeys returns the five keys of s that reserve.lua and settle.lua
+// take.
+func (r *Redis) reserveKeys(s Subject, now time.Time) []string {
+	spent, _, _ := r.spentKey(s, now)
+	p := r.prefix
+	return []string{p + "tpml:" + s.ID, p + "tpms:" + s.ID, spent, p + "held:" + s.ID, p + "helds:" + s.ID}
 }
 
 // spendTTL keeps a period's counter a day past its end, for reports that
@@ -60,33 +84,74 @@ func spendTTL(end, now time.Time) int64 {
 }
 
 // Admit implements Counter.
-func (r *Redis) Admit(ctx context.Context, now time.Time, member string, subjects []Subject, estimate int64) (Decision, error) {
-	keys := make([]string, 0, 3*len(subjects))
-	args := []any{now.UnixMilli(), member, estimate, Window.Milliseconds()}
+func (r *Redis) Admit(ctx context.Context, now time.Time, id string, subjects []Subject) (Decision, error) {
+	var keys []string
+	args := []any{id, Window.Milliseconds()}
 	for _, s := range subjects {
-		rpm, tpm, spent, _, _ := r.keys(s, now)
-		keys = append(keys, rpm, tpm, spent)
-		args = append(args, s.Limits.RPM, s.Limits.TPM, s.Limits.Budget)
+		if s.Limits.RPM > 0 {
+			keys = append(keys, r.prefix+"rpm:"+s.ID)
+			args = append(args, s.Limits.RPM)
+		}
+	}
+	if len(keys) == 0 {
+		return Decision{Allowed: true}, nil
+	}
+	res, err := admitScript.Run(ctx, r.rdb, keys, args...).Int64Slice()
+	if err != nil {
+		return Decision{}, fmt.Errorf("limits: redis admit: %w", err)
+	}
+	d := Decision{Allowed: res[0] == 1, RetryAfter: time.Duration(res[2]) * time.Millisecond}
+	if !d.Allowed {
+		d.Refused, d.Subject = Requests, rpmSubject(subjects, int(res[1]))
+	}
+	d.LimitRequests, d.RemainingRequests, d.ResetRequests = res[3], res[4], time.Duration(res[5])*time.Millisecond
+	return d, nil
+}
+
+// rpmSubject maps an index among the subjects with an RPM limit back to
+// an index among all subjects.
+func rpmSubject(subjects []Subject, i int) int {
+	for j, s := range subjects {
+		if s.Limits.RPM > 0 {
+			if i == 0 {
+				return j
+			}
+			i--
+		}
+	}
+	return 0
+}
+
+// Reserve implements Counter.
+func (r *Redis) Reserve(ctx context.Context, now time.Time, subjects []Subject, res Reservation) (Decision, error) {
+	if !reserves(subjects) {
+		return Decision{Allowed: true}, nil
+	}
+	keys := make([]string, 0, 5*len(subjects))
+	args := []any{res.ID, res.Tokens, res.Cost, Window.Milliseconds(), r.ttl().Milliseconds()}
+	for _, s := range subjects {
+		keys = append(keys, r.reserveKeys(s, now)...)
+		args = append(args, s.Limits.TPM, s.Limits.Budget)
 	}
 	for try := 0; ; try++ {
-		res, err := admitScript.Run(ctx, r.rdb, keys, args...).Int64Slice()
+		out, err := reserveScript.Run(ctx, r.rdb, keys, args...).Int64Slice()
 		if err != nil {
-			return Decision{}, fmt.Errorf("limits: redis admit: %w", err)
+			return Decision{}, fmt.Errorf("limits: redis reserve: %w", err)
 		}
-		if res[0] == -1 {
+		if out[0] == -1 {
 			// A budget counter Redis does not have: seed it from the
 			// request log and try again.
 			if try == 3 {
 				return Decision{}, errors.New("limits: redis budget counter vanished while seeding")
 			}
-			if err := r.seed(ctx, now, subjects[res[1]]); err != nil {
+			if err := r.seed(ctx, now, subjects[out[1]]); err != nil {
 				return Decision{}, err
 			}
 			continue
 		}
-		d := Decision{Allowed: res[0] == 1, Refused: Kind(res[2]), Subject: int(res[1]), RetryAfter: time.Duration(res[3]) * time.Millisecond}
-		d.LimitRequests, d.RemainingRequests, d.ResetRequests = res[4], res[5], time.Duration(res[6])*time.Millisecond
-		d.LimitTokens, d.RemainingTokens, d.ResetTokens = res[7], res[8], time.Duration(res[9])*time.Millisecond
+		d := Decision{Allowed: out[0] == 1, Subject: int(out[1]), Refused: Kind(out[2]),
+			RetryAfter: time.Duration(out[3]) * time.Millisecond, Held: out[4] == 1}
+		d.LimitTokens, d.RemainingTokens, d.ResetTokens = out[5], out[6], time.Duration(out[7])*time.Millisecond
 		return d, nil
 	}
 }
@@ -94,7 +159,7 @@ func (r *Redis) Admit(ctx context.Context, now time.Time, member string, subject
 // seed sets a subject's budget counter from the spend source unless it
 // exists (another replica may have seeded it, or counted since).
 func (r *Redis) seed(ctx context.Context, now time.Time, s Subject) error {
-	_, _, key, start, end := r.keys(s, now)
+	key, start, end := r.spentKey(s, now)
 	var v int64
 	if r.spend != nil {
 		var err error
@@ -110,13 +175,17 @@ func (r *Redis) seed(ctx context.Context, now time.Time, s Subject) error {
 }
 
 // Settle implements Counter.
-func (r *Redis) Settle(ctx context.Context, now time.Time, subjects []Subject, estimate, actual, cost int64) error {
-	keys := make([]string, 0, 2*len(subjects))
-	args := []any{now.UnixMilli(), estimate - actual, cost, Window.Milliseconds()}
+func (r *Redis) Settle(ctx context.Context, now time.Time, subjects []Subject, res Reservation, tokens, cost int64) error {
+	keys := make([]string, 0, 5*len(subjects))
+	args := []any{res.ID, strconv.FormatInt(res.Tokens, 10), strconv.FormatInt(res.Cost, 10), tokens, cost}
 	for _, s := range subjects {
-		_, tpm, spent, _, end := r.keys(s, now)
-		keys = append(keys, tpm, spent)
-		args = append(args, s.Limits.TPM, s.Limits.Budget, spendTTL(end, now))
+		keys = append(keys, r.reserveKeys(s, now)...)
+		ttl := int64(-1)
+		if s.Limits.Budget > 0 {
+			_, _, end := r.spentKey(s, now)
+			ttl = spendTTL(end, now)
+		}
+		args = append(args, ttl)
 	}
 	if err := settleScript.Run(ctx, r.rdb, keys, args...).Err(); err != nil && !errors.Is(err, redis.Nil) {
 		return fmt.Errorf("limits: redis settle: %w", err)
@@ -129,7 +198,7 @@ func (r *Redis) Spent(ctx context.Context, now time.Time, s Subject) (int64, err
 	if s.Limits.Budget <= 0 {
 		return 0, nil
 	}
-	_, _, key, _, _ := r.keys(s, now)
+	key, _, _ := r.spentKey(s, now)
 	v, err := r.rdb.Get(ctx, key).Int64()
 	if errors.Is(err, redis.Nil) {
 		if err := r.seed(ctx, now, s); err != nil {

@@ -1,40 +1,43 @@
--- Settles one request: corrects each subject's TPM bucket by the
--- difference between the estimate it was charged and the tokens really
--- used, and adds the request's cost to each budget counter.
+-- Settles one request: releases its reservation, charges each subject's
+-- TPM log the tokens it really used in place of those it reserved (at its
+-- admission time, while that is in the window), and adds its cost to each
+-- budget counter.
 --
--- KEYS: per subject, its TPM bucket and its budget counter.
--- ARGV: now (ms; unused: Redis's clock is used), refund (estimate - actual tokens; negative charges
--- more), cost (micro-dollars), window (ms), then per subject tpm, budget,
--- counter ttl (ms; 0 = none).
+-- KEYS: per subject, the same five keys as reserve.lua.
+-- ARGV: id, reserved tokens, reserved cost, tokens used, cost (micro-dollars),
+-- then per subject its budget counter's ttl (ms; 0 = none, -1 = the subject
+-- has no budget).
 --
--- A budget counter that does not exist is left alone: seeding it reads the
--- request log, which holds this request's cost by then.
--- Redis's clock, not the replicas': their clocks may disagree.
-local t = redis.call('TIME')
-local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
-local refund = tonumber(ARGV[2])
-local cost = tonumber(ARGV[3])
-local window = tonumber(ARGV[4])
-for i = 1, #KEYS / 2 do
-  local tpm = tonumber(ARGV[4 + 3 * (i - 1) + 1])
-  local budget = tonumber(ARGV[4 + 3 * (i - 1) + 2])
-  local ttl = tonumber(ARGV[4 + 3 * (i - 1) + 3])
-  local kb, ks = KEYS[2 * (i - 1) + 1], KEYS[2 * (i - 1) + 2]
-  if tpm > 0 and refund ~= 0 then
-    local b = redis.call('HMGET', kb, 'tokens', 'at')
-    local tokens, at = tonumber(b[1]), tonumber(b[2])
-    if tokens then
-      local when = math.max(now, at)
-      tokens = math.min(tpm, tokens + tpm * (when - at) / window)
-      tokens = math.min(tpm, tokens + refund)
-      redis.call('HSET', kb, 'tokens', tostring(tokens), 'at', when)
-      redis.call('PEXPIRE', kb, 2 * window)
-    end
+-- Reservations are released whatever the limits say now: an administrator
+-- may have changed them while the request ran. A budget counter that does
+-- not exist is left alone: seeding it reads the request log, which holds
+-- this request's cost by then.
+local id = ARGV[1]
+local rtokens = ARGV[2]
+local rcost = ARGV[3]
+local tokens = ARGV[4]
+local cost = tonumber(ARGV[5])
+for i = 1, #KEYS / 5 do
+  local ttl = tonumber(ARGV[5 + i])
+  local b = 5 * (i - 1)
+  local klog, klogsum, kspent, kheld, kheldsum = KEYS[b + 1], KEYS[b + 2], KEYS[b + 3], KEYS[b + 4], KEYS[b + 5]
+
+  local entry = id .. '|' .. rtokens
+  local at = redis.call('ZSCORE', klog, entry)
+  if at then
+    redis.call('ZREM', klog, entry)
+    redis.call('ZADD', klog, at, id .. '|' .. tokens)
+    redis.call('INCRBY', klogsum, tonumber(tokens) - tonumber(rtokens))
   end
-  if budget > 0 and cost ~= 0 and redis.call('EXISTS', ks) == 1 then
-    redis.call('INCRBY', ks, cost)
+
+  if redis.call('ZREM', kheld, id .. '|' .. rcost) == 1 then
+    redis.call('DECRBY', kheldsum, tonumber(rcost))
+  end
+
+  if ttl >= 0 and cost ~= 0 and redis.call('EXISTS', kspent) == 1 then
+    redis.call('INCRBY', kspent, ARGV[5])
     if ttl > 0 then
-      redis.call('PEXPIRE', ks, ttl)
+      redis.call('PEXPIRE', kspent, ttl)
     end
   end
 end

@@ -33,6 +33,7 @@ type StreamEncoder struct {
 	kind      llm.PartType // the open part's type
 
 	usage     llm.Usage
+	meter     llm.Meter
 	reasoning strings.Builder
 }
 
@@ -47,6 +48,10 @@ func (e *StreamEncoder) Usage() llm.Usage { return e.usage }
 
 // Reasoning is the reasoning text seen so far, up to 1 MiB.
 func (e *StreamEncoder) Reasoning() string { return e.reasoning.String() }
+
+// Meter follows the events encoded so far, for charging a stream that
+// ends early.
+func (e *StreamEncoder) Meter() *llm.Meter { return &e.meter }
 
 // Close closes the canonical stream.
 func (e *StreamEncoder) Close() error { return e.s.Close() }
@@ -79,6 +84,7 @@ func (e *StreamEncoder) Next() ([]byte, error) {
 
 // event queues the chunks for one canonical event.
 func (e *StreamEncoder) event(ev llm.Event) {
+	e.meter.Observe(ev)
 	switch ev.Type {
 	case llm.EventStart:
 		e.id, e.model = completionID(ev.ID), ev.Model

@@ -74,13 +74,8 @@ func refuseBody(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength == 0 {
 		return
 	}
-	switch b := r.Body.(type) {
-	case bufferedBody:
-		return // admission read it
-	case *pacedBody:
-		if b.done {
-			return
-		}
+	if b, ok := r.Body.(*pacedBody); ok && b.done {
+		return
 	}
 	w.Header().Set("Connection", "close")
 	http.NewResponseController(w).SetReadDeadline(time.Now().Add(refusedBodyGrace))

@@ -32,6 +32,7 @@ type tap struct {
 	policy
 
 	text, reasoning strings.Builder
+	meter           llm.Meter    // sees every event, stripped ones too: they are billed
 	part            llm.PartType // type of the open part
 	skipping        bool         // the open part is dropped
 	dropped         int          // parts dropped so far
@@ -45,6 +46,7 @@ func (t *tap) Next() (llm.Event, error) {
 		if err != nil {
 			return ev, err
 		}
+		t.meter.Observe(ev)
 		switch ev.Type {
 		case llm.EventPartStart:
 			t.part = ev.Part.Type
@@ -95,6 +97,7 @@ type tapped struct {
 
 func (s *tapped) Reasoning() string { return s.tap.Reasoning() }
 func (s *tapped) Text() string      { return s.tap.Text() }
+func (s *tapped) Meter() *llm.Meter { return &s.tap.meter }
 
 // encoding is a client dialect's encoder of canonical answers.
 type encoding struct {

@@ -61,13 +61,3 @@ func TestTapPassesReasoning(t *testing.T) {
 		t.Fatalf("recorded text %q without keepText", tp.Text())
 	}
 }
-
-func TestEstimateTokens(t *testing.T) {
-	req := &llm.Request{
-		System:   []llm.Part{{Type: llm.PartText, Text: "12345678"}},
-		Messages: []llm.Message{{Role: llm.RoleUser, Parts: []llm.Part{{Type: llm.PartText, Text: "1234"}}}},
-	}
-	if n := estimateTokens(req); n != 3 {
-		t.Fatalf("estimate = %d, want 3", n)
-	}
-}

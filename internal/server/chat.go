@@ -7,8 +7,10 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
@@ -39,6 +41,18 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 		s.fail(w, c, &rec, e)
 		return
 	}
+	canonical := sync.OnceValue(func() *llm.Request {
+		creq, err := openaiwire.DecodeChat(req)
+		if err != nil {
+			return nil
+		}
+		return creq
+	})
+	c.input = inputEstimate(canonical, len(body))
+	if e := s.reserve(ctx, w, c, rt, func() (int64, int64) { return requestBounds(canonical(), len(body)) }); e != nil {
+		s.fail(w, c, &rec, e)
+		return
+	}
 	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return provider.Chat(ctx, t.Provider, req, t.Model)
 	}
@@ -59,6 +73,8 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 			return enc.reply(g, req.Stream, routePolicy(rt))
 		}
 	}
+	ctx, release := upstreamContext(ctx, c)
+	defer release()
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)
 	// Shadows copy the request whatever became of it; when there are any,
 	// the primary's answer is kept beside theirs.
@@ -76,6 +92,15 @@ func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call
 func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, reply *provider.Reply, keep bool) {
 	if reply.Stream == nil {
 		rec.Usage, rec.Reasoning = reply.Usage, reply.Reasoning
+		var m *llm.Meter
+		if rec.Usage.Total() == 0 {
+			// An answer without usage (some self-hosted servers): its text
+			// is what there is to count.
+			m = &llm.Meter{}
+			m.Output(replyText(reply))
+			m.Output(reply.Reasoning)
+		}
+		s.charge(rec, c, m)
 		if keep {
 			rec.Response = replyText(reply)
 		}
@@ -127,16 +152,48 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 	}
 }
 
+// usageGrace is how long the upstream is read on for its usage after the
+// client left with its whole answer (the finish event was streamed):
+// OpenAI-dialect vendors send the usage chunk right after the finish
+// chunk, so a moment is plenty, and the bound keeps a client that leaves
+// early from holding an upstream connection for long.
+const usageGrace = 3 * time.Second
+
+// upstreamContext returns the context for a request's upstream calls:
+// cancelled when the client goes away, as ctx is, except once the answer's
+// finish has been streamed (c.readOn). Then it is cancelled usageGrace
+// later, so that the stream can still be read to the vendor's usage and
+// the request charged exactly. release must be called when the handler
+// returns.
+func upstreamContext(ctx context.Context, c *call) (up context.Context, release func()) {
+	up, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stop := context.AfterFunc(ctx, func() {
+		if c.readOn.Load() {
+			time.AfterFunc(usageGrace, cancel)
+			return
+		}
+		cancel()
+	})
+	return up, func() { stop(); cancel() }
+}
+
 // stream copies an upstream stream to the client event by event. The
 // router hands it over with its first event already read (a stream that
 // failed before it was a failed attempt, answered with an error status),
 // so the status can be sent at once.
+//
+// A stream that ends without the vendor's final usage is charged an
+// estimate (charge). A client that leaves after the finish event is one
+// the vendor's usage may still follow: the stream is read on for it, for
+// at most usageGrace.
 func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
 	text := newTextRecorder(st)
+	m := meterOf(st)
 	defer func() {
 		rec.Usage, rec.Reasoning = st.Usage(), st.Reasoning()
 		rec.Response = text.String()
 		st.Close()
+		s.charge(rec, c, m)
 	}()
 	h := w.Header()
 	h.Set("Content-Type", "text/event-stream")
@@ -145,9 +202,10 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 	w.WriteHeader(http.StatusOK)
 	rec.Status = http.StatusOK
 	rc := http.NewResponseController(w)
+	gone := false // the client left after the finish; reading on for the usage
 	for {
 		chunk, err := st.Next()
-		if err == io.EOF {
+		if err == io.EOF || (err != nil && gone) {
 			return
 		}
 		if err != nil {
@@ -164,18 +222,79 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 			}
 			return
 		}
+		finished := m != nil && m.Finished()
+		if finished {
+			c.readOn.Store(true)
+		}
+		if gone {
+			if m.Final() {
+				return
+			}
+			continue
+		}
 		if rec.TTFT == 0 {
 			rec.TTFT = time.Since(c.start)
 		}
 		if _, err := w.Write(chunk); err != nil {
 			rec.ErrorClass, rec.ErrorMessage = "client_gone", "the client went away mid-stream"
-			return
+			if !finished || m.Final() {
+				return
+			}
+			gone = true
+			continue
 		}
 		rc.Flush()
 		if keep {
 			text.add(chunk)
 		}
 	}
+}
+
+// meterOf finds the meter of a stream beneath the router's wrappers, if
+// it has one.
+func meterOf(st provider.Stream) *llm.Meter {
+	for {
+		if m, ok := st.(interface{ Meter() *llm.Meter }); ok {
+			return m.Meter()
+		}
+		u, ok := st.(interface{ Unwrap() provider.Stream })
+		if !ok {
+			return nil
+		}
+		st = u.Unwrap()
+	}
+}
+
+// charge sets where a served request's usage came from and, when the
+// vendor did not report its final usage (a stream that was cut, stalled or
+// abandoned; an answer without usage), fills it in (docs/limits.md): the
+// input count the vendor gave at the start (Anthropic's message_start,
+// Gemini's first chunk) or else an estimate from the request, and the
+// larger of the vendor's running output count and an estimate from the
+// text generated so far (m; nil when there is none to count). A stream
+// that delivered anything is never charged zero.
+func (s *Server) charge(rec *store.RequestLog, c *call, m *llm.Meter) {
+	if (m == nil && rec.Usage.Total() > 0) || (m != nil && m.Final()) {
+		rec.UsageSource = store.UsageVendor
+		return
+	}
+	typ := s.providerType(c, rec.Provider)
+	u := rec.Usage
+	if u.InputTokens == 0 && c.input != nil {
+		u.InputTokens = c.input(typ, rec.Model)
+	}
+	if m != nil {
+		text, n := m.Text()
+		out := limits.TextTokens(typ, rec.Model, text)
+		if kept := int64(len(text)); kept > 0 && n > kept {
+			out = out * n / kept // past the meter's bound, at the same ratio
+		}
+		u.OutputTokens = max(u.OutputTokens, out)
+	}
+	if rec.Reasoning != "" {
+		u.ReasoningTokens = min(u.OutputTokens, max(u.ReasoningTokens, limits.TextTokens(typ, rec.Model, rec.Reasoning)))
+	}
+	rec.Usage, rec.UsageSource = u, store.UsageEstimated
 }
 
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
@@ -200,6 +319,12 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, c, &rec, e)
 		return
 	}
+	input := len(obj.Get("input"))
+	c.input = func(string, string) int64 { return limits.MaxTextTokens(input) }
+	if e := s.reserve(ctx, w, c, rt, func() (int64, int64) { return limits.MaxTextTokens(input), 0 }); e != nil {
+		s.fail(w, c, &rec, e)
+		return
+	}
 	res, err := c.router.Do(ctx, rt, unit(rt, c, r, ""), func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		return t.Provider.Embeddings(ctx, obj, t.Model)
 	})
@@ -210,6 +335,7 @@ func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 	servedSpan(span, res)
 	reply := res.Reply
 	rec.Usage = reply.Usage
+	s.charge(&rec, c, nil)
 	writeJSON(w, http.StatusOK, reply.Body)
 	rec.Status = http.StatusOK
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/switchyard-ai/switchyard/internal/anthropicwire"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
+	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 	"github.com/switchyard-ai/switchyard/internal/router"
@@ -46,6 +47,13 @@ func (s *Server) messages(w http.ResponseWriter, r *http.Request, c *call) {
 		s.fail(w, c, &rec, e)
 		return
 	}
+	c.input = inputEstimate(func() *llm.Request { return req }, 0)
+	if e := s.reserve(ctx, w, c, rt, func() (int64, int64) { return requestBounds(req, 0) }); e != nil {
+		s.fail(w, c, &rec, e)
+		return
+	}
+	ctx, release := upstreamContext(ctx, c)
+	defer release()
 	call := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
 		g, err := t.Provider.Generate(ctx, req, t.Model)
 		if err != nil {
@@ -98,8 +106,9 @@ type tokenCounter interface {
 }
 
 // countTokens serves POST /v1/messages/count_tokens. The vendor counts when
-// it can; otherwise the answer is an estimate (a token per four bytes of
-// the request's content), said so in X-Switchyard-Token-Count.
+// it can; otherwise the answer is an estimate (limits.InputTokens: exact
+// for OpenAI models, the vendor's published bytes per token for others),
+// said so in X-Switchyard-Token-Count.
 func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, c *call) {
 	rec := s.newRecord(c, "messages.count_tokens")
 	defer s.finish(&rec, c)
@@ -125,41 +134,10 @@ func (s *Server) countTokens(w http.ResponseWriter, r *http.Request, c *call) {
 			return
 		}
 	} else {
-		n, how = estimateTokens(req), "estimated"
+		n, how = limits.InputTokens(t.Provider.Type(), t.Model, req), "estimated"
 	}
 	w.Header().Set("X-Switchyard-Token-Count", how)
 	body, _ := json.Marshal(map[string]int64{"input_tokens": n})
 	writeJSON(w, http.StatusOK, body)
 	rec.Status = http.StatusOK
-}
-
-// estimateTokens guesses a request's input tokens from the size of its
-// content: about four bytes a token for English text and code, the rule of
-// thumb the vendors themselves publish.
-func estimateTokens(req *llm.Request) int64 {
-	var n int
-	count := func(ps []llm.Part) {
-		for _, p := range ps {
-			n += len(p.Text)
-			if p.ToolCall != nil {
-				n += len(p.ToolCall.Name) + len(p.ToolCall.Arguments)
-			}
-			if p.ToolResult != nil {
-				for _, q := range p.ToolResult.Content {
-					n += len(q.Text)
-				}
-			}
-			if p.Image != nil {
-				n += 1600 * 4 // vendors bill an image at roughly 1,600 tokens
-			}
-		}
-	}
-	count(req.System)
-	for _, m := range req.Messages {
-		count(m.Parts)
-	}
-	for _, t := range req.Tools {
-		n += len(t.Name) + len(t.Description) + len(t.Parameters)
-	}
-	return int64((n + 3) / 4)
 }

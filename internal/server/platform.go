@@ -1,19 +1,19 @@
 package server
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"math"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/pricing"
+	"github.com/switchyard-ai/switchyard/internal/router"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
@@ -23,24 +23,16 @@ type TeamLookup interface {
 	Purge()
 }
 
-// ticket is what admission counted for a request, for its settle.
+// ticket is what a request reserved, for its settle.
 type ticket struct {
 	subjects []limits.Subject
-	estimate int64
+	limits.Reservation
 }
 
-// bufferedBody is a request body the admission read to estimate tokens;
-// readBody takes it back rather than reading it twice.
-type bufferedBody struct {
-	*bytes.Reader
-	data []byte
-}
-
-func (bufferedBody) Close() error { return nil }
-
-// admit checks a key's expiry, then its and its team's rate limits and
-// budgets, and counts the request. It runs before the handler, for the
-// model-calling (POST) endpoints.
+// admit checks a key's expiry, finds the key's and its team's limits and
+// counts the request against their RPM. It runs before the handler, for
+// the model-calling (POST) endpoints, on headers alone; TPM and budgets
+// are reserved by the handler once the model is known (reserve).
 func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *call) *llm.Error {
 	now := time.Now()
 	k := c.key
@@ -51,14 +43,12 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *call) *llm.Err
 	if s.Limits == nil {
 		return nil
 	}
-	var subjects []limits.Subject
-	var team store.Team
 	if limited(k.Limits) {
-		subjects = append(subjects, limits.Subject{ID: "key:" + k.ID, Limits: k.Limits})
+		c.subjects = append(c.subjects, limits.Subject{ID: "key:" + k.ID, Limits: k.Limits})
 	}
 	if k.TeamID != "" && s.Teams != nil {
 		var err error
-		team, err = s.Teams.Lookup(r.Context(), k.TeamID)
+		c.team, err = s.Teams.Lookup(r.Context(), k.TeamID)
 		switch {
 		case errors.Is(err, store.ErrNotFound):
 			// A key whose team was never created has no team limits.
@@ -66,37 +56,120 @@ func (s *Server) admit(w http.ResponseWriter, r *http.Request, c *call) *llm.Err
 			s.Logger.Error("team lookup failed", "team", k.TeamID, "err", err)
 			return &llm.Error{Kind: llm.KindUnavailable, RetryAfter: "1", Class: "store_unavailable",
 				Message: "The gateway could not check the key's team: its store is unavailable."}
-		case limited(team.Limits):
-			subjects = append(subjects, limits.Subject{ID: "team:" + team.ID, Limits: team.Limits})
+		case limited(c.team.Limits):
+			c.subjects = append(c.subjects, limits.Subject{ID: "team:" + c.team.ID, Limits: c.team.Limits})
 		}
 	}
-	if len(subjects) == 0 {
+	if !slices.ContainsFunc(c.subjects, func(sub limits.Subject) bool { return sub.Limits.RPM > 0 }) {
 		return nil
 	}
-	var estimate int64
-	for _, sub := range subjects {
-		if sub.Limits.TPM > 0 {
-			body, e := s.readBody(w, r)
-			if e != nil {
-				return e
-			}
-			r.Body = bufferedBody{bytes.NewReader(body), body}
-			estimate = limits.Estimate(body)
-			break
-		}
-	}
-	d, err := s.Limits.Admit(r.Context(), now, c.id, subjects, estimate)
+	d, err := s.Limits.Admit(r.Context(), now, c.id, c.subjects)
 	if err != nil {
 		s.Logger.Error("rate limit check failed", "err", err)
-		return &llm.Error{Kind: llm.KindUnavailable, RetryAfter: "1", Class: "limits_unavailable",
-			Message: "The gateway could not check the key's rate limits and budget."}
+		return limitsUnavailable()
 	}
 	rateHeaders(w.Header(), d)
 	if !d.Allowed {
-		return refusal(d, subjects[d.Subject], k, team)
+		return refusal(d, c.subjects[d.Subject], k, c.team)
 	}
-	c.ticket = &ticket{subjects: subjects, estimate: estimate}
 	return nil
+}
+
+func limitsUnavailable() *llm.Error {
+	return &llm.Error{Kind: llm.KindUnavailable, RetryAfter: "1", Class: "limits_unavailable",
+		Message: "The gateway could not check the key's rate limits and budget."}
+}
+
+// reserve holds a request's worst case against its key's and team's TPM
+// limits and budgets: its input bound plus the most it may generate, in
+// tokens, and those tokens priced at the dearest of the route's targets
+// and fallbacks (docs/limits.md). Every model-calling handler calls it
+// once the route is resolved and before any upstream call. bounds returns
+// the request's input bound and its max_tokens (-1 when it set none: a
+// configured default is reserved; 0 for requests that generate nothing);
+// it is called only for limited keys.
+func (s *Server) reserve(ctx context.Context, w http.ResponseWriter, c *call, rt *router.Route, bounds func() (in, out int64)) *llm.Error {
+	if s.Limits == nil || !slices.ContainsFunc(c.subjects, func(sub limits.Subject) bool { return sub.Limits.TPM > 0 || sub.Limits.Budget > 0 }) {
+		return nil
+	}
+	in, out := bounds()
+	targets := slices.Concat(rt.Targets, rt.Fallbacks)
+	if out < 0 {
+		out = DefaultOutputReservation
+		if s.OutputReservation != nil {
+			names := []string{c.route}
+			for _, t := range targets {
+				names = append(names, t.String())
+			}
+			out = s.OutputReservation(names)
+		}
+	}
+	res := limits.Reservation{ID: c.id, Tokens: in + out}
+	for _, t := range targets {
+		res.Cost = max(res.Cost, s.maxCost(t, in, out))
+	}
+	// Not cancelled with the request: a reservation made by a script whose
+	// answer was abandoned would be held until it expires.
+	d, err := s.Limits.Reserve(context.WithoutCancel(ctx), time.Now(), c.subjects, res)
+	if err != nil {
+		s.Logger.Error("rate limit check failed", "err", err)
+		return limitsUnavailable()
+	}
+	rateHeaders(w.Header(), d)
+	if !d.Allowed {
+		return refusal(d, c.subjects[d.Subject], c.key, c.team)
+	}
+	c.ticket = &ticket{subjects: c.subjects, Reservation: res}
+	return nil
+}
+
+// requestBounds returns the reservation bounds of a canonical request
+// (nil: one the canonical form could not hold, bounded by the raw bytes of
+// its body).
+func requestBounds(req *llm.Request, raw int) (in, out int64) {
+	if req == nil {
+		return limits.MaxTextTokens(raw), -1
+	}
+	out = -1
+	if req.MaxTokens > 0 {
+		out = int64(req.MaxTokens)
+	}
+	return limits.MaxInputTokens(req), out
+}
+
+// inputEstimate estimates the input tokens of a canonical request for the
+// model that served it (raw as for requestBounds).
+func inputEstimate(req func() *llm.Request, raw int) func(typ, model string) int64 {
+	return func(typ, model string) int64 {
+		if r := req(); r != nil {
+			return limits.InputTokens(typ, model, r)
+		}
+		return limits.MaxTextTokens(raw)
+	}
+}
+
+// DefaultOutputReservation is the output reserved for a request that sets
+// no max_tokens when the Server has no OutputReservation.
+const DefaultOutputReservation = 4096
+
+// maxCost prices in input and out output tokens at t as dearly as they
+// can be billed: input as prompt-cache writes where those cost more,
+// output as reasoning where that does.
+func (s *Server) maxCost(t router.Target, in, out int64) int64 {
+	if s.Pricing == nil {
+		return 0
+	}
+	price, ok := s.Pricing.Lookup(t.Provider.Name(), t.Provider.Type(), t.Model)
+	if !ok {
+		return 0
+	}
+	var worst int64
+	for _, write := range []int64{0, in} {
+		for _, reasoning := range []int64{0, out} {
+			worst = max(worst, price.Cost(llm.Usage{InputTokens: in, CacheWriteTokens: write, OutputTokens: out, ReasoningTokens: reasoning}))
+		}
+	}
+	return worst
 }
 
 func limited(l store.Limits) bool { return l.RPM > 0 || l.TPM > 0 || l.Budget > 0 }
@@ -133,6 +206,11 @@ func refusal(d limits.Decision, sub limits.Subject, k store.Key, team store.Team
 		who = "This API key's team " + strconv.Quote(team.Name)
 	}
 	lim := sub.Limits
+	if d.Refused == limits.Budget && d.Held {
+		return &llm.Error{Kind: llm.KindRateLimit, Code: "budget_exceeded", Type: "insufficient_quota", Class: "budget_held",
+			RetryAfter: "1",
+			Message:    who + "'s budget of $" + pricing.FormatUSD(lim.Budget) + " is held by its requests in flight, which may cost up to what is left of it. Retry after 1 s, or ask an administrator to raise it."}
+	}
 	if d.Refused == limits.Budget {
 		period := lim.BudgetPeriod
 		if period == "" {
@@ -159,27 +237,36 @@ func refusal(d limits.Decision, sub limits.Subject, k store.Key, team store.Team
 		Message:    fmt.Sprintf("%s is limited to %s. Retry after %d s.", who, what, secs)}
 }
 
-// settle prices a finished request and, if admission counted it, settles
-// its tokens and adds its cost to the budgets. It runs before the record
-// is logged, so that the record carries the cost.
+// settle prices a finished request and, if it reserved, settles its
+// reservation to its real tokens and cost. It runs before the record is
+// logged, so that the record carries the cost, and for every request,
+// whatever became of it (finish is deferred), so that no reservation is
+// left behind.
 func (s *Server) settle(rec *store.RequestLog, c *call) {
 	rec.TeamID = c.key.TeamID
 	if rec.Provider != "" && c.router != nil {
-		typ := ""
-		if p, ok := c.router.ProviderSet().Get(rec.Provider); ok {
-			typ = p.Type()
-		}
-		rec.Cost = s.cost(rec.Provider, typ, rec.Model, rec.Usage)
+		rec.Cost = s.cost(rec.Provider, s.providerType(c, rec.Provider), rec.Model, rec.Usage)
 	}
 	if c.ticket == nil || s.Limits == nil {
 		return
 	}
-	// The client has its answer: this must finish even if it went away.
+	// This must finish even if the client went away.
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := s.Limits.Settle(ctx, time.Now(), c.ticket.subjects, c.ticket.estimate, rec.Usage.Total(), rec.Cost); err != nil {
+	if err := s.Limits.Settle(ctx, time.Now(), c.ticket.subjects, c.ticket.Reservation, rec.Usage.Total(), rec.Cost); err != nil {
 		s.Logger.Error("settling rate limits and budget failed", "request", rec.ID, "err", err)
 	}
+}
+
+// providerType is the type of the provider called name on the request's
+// router, or "".
+func (s *Server) providerType(c *call, name string) string {
+	if c.router != nil {
+		if p, ok := c.router.ProviderSet().Get(name); ok {
+			return p.Type()
+		}
+	}
+	return ""
 }
 
 // cost prices usage at a provider (name and type) and model; 0 without a
@@ -192,13 +279,4 @@ func (s *Server) cost(name, typ, model string, u llm.Usage) int64 {
 		return price.Cost(u)
 	}
 	return 0
-}
-
-// drainBody is readBody's fast path for a body admission already read.
-func drainBody(r *http.Request) ([]byte, bool) {
-	if b, ok := r.Body.(bufferedBody); ok {
-		io.Copy(io.Discard, b.Reader) // consumed, as a read body is
-		return b.data, true
-	}
-	return nil, false
 }

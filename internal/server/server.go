@@ -83,6 +83,11 @@ type Server struct {
 	// Limits counts rate limits and budgets; nil disables them (key
 	// expiry is still checked).
 	Limits limits.Counter
+	// OutputReservation returns the output tokens to reserve for a
+	// request that sets no max_tokens, given the names it may be served
+	// under (its route, then each target's provider/model); nil reserves
+	// DefaultOutputReservation.
+	OutputReservation func(names []string) int64
 	// Teams looks up a key's team for its limits; nil ignores teams.
 	Teams TeamLookup
 	// Pricing prices each request from its usage; nil records no cost.
@@ -171,7 +176,13 @@ type call struct {
 	router   *router.Router // the router this request runs on
 	route    string         // the route the model resolved to, for metrics
 	dialect  llm.Dialect    // the client's wire format, for errors
-	ticket   *ticket        // what admission counted, to settle; nil if nothing
+
+	// Limits and charging (platform.go, chat.go).
+	subjects []limits.Subject // the key's and team's limits, if any
+	team     store.Team
+	ticket   *ticket                       // what the request reserved, to settle; nil if nothing
+	input    func(typ, model string) int64 // estimates the input tokens, for when the vendor reports none
+	readOn   atomic.Bool                   // the finish was streamed: a client leaving now leaves the usage to read
 }
 
 // readyz reports readiness: the store answers a ping within 2 s. What
@@ -296,9 +307,6 @@ func redact(secret string) string {
 
 // readBody reads a bounded request body.
 func (s *Server) readBody(w http.ResponseWriter, r *http.Request) ([]byte, *llm.Error) {
-	if body, ok := drainBody(r); ok {
-		return body, nil
-	}
 	body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, s.MaxBodyBytes))
 	if err != nil {
 		var mbe *http.MaxBytesError

@@ -121,10 +121,13 @@ type RequestLog struct {
 	Latency        time.Duration `json:"-"`               // arrival to last byte
 	TTFT           time.Duration `json:"-"`               // arrival to first byte of a streamed body; 0 if none
 	Usage          llm.Usage     `json:"usage"`           // normalised token counts
-	ErrorClass     string        `json:"error_class"`     // "", "bad_request", "not_found", "upstream_4xx", "upstream_5xx", "upstream_timeout", "upstream_connection", "stream_cut", "client_gone", ...
-	ErrorMessage   string        `json:"error_message"`   // short human-readable cause; never secrets
-	Reasoning      string        `json:"reasoning"`       // reasoning text the vendor sent, when it sent any
-	Metadata       string        `json:"metadata"`        // client-supplied metadata object as JSON, if any
+	// UsageSource says where Usage came from: UsageVendor or
+	// UsageEstimated; empty for a request that used nothing.
+	UsageSource  string `json:"usage_source"`
+	ErrorClass   string `json:"error_class"`   // "", "bad_request", "not_found", "upstream_4xx", "upstream_5xx", "upstream_timeout", "upstream_connection", "stream_cut", "client_gone", ...
+	ErrorMessage string `json:"error_message"` // short human-readable cause; never secrets
+	Reasoning    string `json:"reasoning"`     // reasoning text the vendor sent, when it sent any
+	Metadata     string `json:"metadata"`      // client-supplied metadata object as JSON, if any
 	// Attempts is the router's record of every upstream attempt, as a JSON
 	// array of {target, outcome, status, latency_ms, error}.
 	Attempts string `json:"-"`
@@ -139,6 +142,16 @@ type RequestLog struct {
 	// the pricing table; 0 when the model has no price.
 	Cost int64 `json:"cost_micro_usd"`
 }
+
+// Values of RequestLog.UsageSource.
+const (
+	// UsageVendor is usage the vendor reported.
+	UsageVendor = "vendor"
+	// UsageEstimated is usage the gateway estimated because the vendor
+	// reported none: a stream that was cut, stalled or abandoned before
+	// its usage event (docs/limits.md).
+	UsageEstimated = "estimated"
+)
 
 // RequestFilter selects request logs, newest first.
 type RequestFilter struct {

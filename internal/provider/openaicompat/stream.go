@@ -35,6 +35,7 @@ type stream struct {
 	wantUsage bool // the client asked for the usage chunk
 	done      bool
 	usage     llm.Usage
+	meter     llm.Meter
 	reasoning strings.Builder
 	think     map[int]*thinkSplitter
 	vendor    func(map[string]any) bool
@@ -50,6 +51,7 @@ func (a *Adapter) newStream(body io.ReadCloser, wantUsage bool) *stream {
 }
 
 func (s *stream) Usage() llm.Usage  { return s.usage }
+func (s *stream) Meter() *llm.Meter { return &s.meter }
 func (s *stream) Reasoning() string { return s.reasoning.String() }
 func (s *stream) Close() error      { return s.body.Close() }
 
@@ -82,6 +84,7 @@ func (s *stream) Next() ([]byte, error) {
 				done = doneEvent // a padded or multi-line terminator, made plain
 			}
 			if flush := s.flushThink(); flush != nil {
+				s.meterChunk(flush)
 				return append(flush, done...), nil
 			}
 			return done, nil
@@ -91,6 +94,7 @@ func (s *stream) Next() ([]byte, error) {
 			return nil, err
 		}
 		if out != nil {
+			s.meterChunk(out)
 			return out, nil
 		}
 	}
@@ -115,6 +119,10 @@ func (s *stream) chunk(data, raw []byte) ([]byte, error) {
 		}
 		if c.Usage != nil {
 			s.usage = s.a.usage(c.Usage)
+			// Usage is final in a chunk of its own (OpenAI) or in the
+			// finishing chunk (some hosts); before that it is a running
+			// count (vLLM's continuous usage stats).
+			s.meter.SetUsage(s.usage, len(c.Choices) == 0 || s.meter.Finished() || hasFinish(data))
 			if len(c.Choices) == 0 && !s.wantUsage {
 				return nil, nil // the usage chunk the gateway asked for itself
 			}

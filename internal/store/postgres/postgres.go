@@ -220,4 +220,7 @@ var migrations = []string{
 		ciphertext BYTEA NOT NULL,
 		updated_at TIMESTAMPTZ NOT NULL
 	);`,
+	// 6: where each request's usage came from: the vendor, or an estimate
+	// for a stream that ended before its usage event.
+	`ALTER TABLE request_logs ADD COLUMN usage_source TEXT NOT NULL DEFAULT ''`,
 }

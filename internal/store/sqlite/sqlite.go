@@ -268,4 +268,7 @@ var migrations = []string{
 		ciphertext BLOB NOT NULL,
 		updated_at INTEGER NOT NULL
 	);`,
+	// 6: where each request's usage came from: the vendor, or an estimate
+	// for a stream that ended before its usage event.
+	`ALTER TABLE request_logs ADD COLUMN usage_source TEXT NOT NULL DEFAULT ''`,
 }

@@ -648,9 +648,9 @@ func (s *DB) RevokeKey(ctx context.Context, idOrName string) error {
 const requestColumns = `id, time, key_id, endpoint, requested_model, provider, model, stream, status,
 	latency_us, ttft_us, input_tokens, cached_input_tokens, cache_write_tokens, output_tokens,
 	reasoning_tokens, error_class, error_message, reasoning, metadata, attempts, parent_id, response,
-	team_id, cost_micro_usd`
+	team_id, cost_micro_usd, usage_source`
 
-const numRequestColumns = 25
+const numRequestColumns = 26
 
 // insertChunk rows go in one INSERT: few round trips for PostgreSQL, and
 // 2000 parameters, well under both databases' limits (SQLite: 32766).
@@ -741,7 +741,7 @@ func (s *DB) appendRequestArgs(args []any, r *store.RequestLog) []any {
 		r.Usage.OutputTokens, r.Usage.ReasoningTokens,
 		text(r.ErrorClass), text(r.ErrorMessage), text(r.Reasoning), text(r.Metadata), text(r.Attempts),
 		text(r.ParentID), text(r.Response),
-		text(r.TeamID), r.Cost,
+		text(r.TeamID), r.Cost, text(r.UsageSource),
 	)
 }
 
@@ -787,7 +787,7 @@ func (s *DB) Requests(ctx context.Context, f store.RequestFilter) ([]store.Reque
 			&r.Usage.InputTokens, &r.Usage.CachedInputTokens, &r.Usage.CacheWriteTokens,
 			&r.Usage.OutputTokens, &r.Usage.ReasoningTokens,
 			&r.ErrorClass, &r.ErrorMessage, &r.Reasoning, &r.Metadata, &r.Attempts, &r.ParentID, &r.Response,
-			&r.TeamID, &r.Cost); err != nil {
+			&r.TeamID, &r.Cost, &r.UsageSource); err != nil {
 			return nil, s.wrap("requests", err)
 		}
 		r.Time = t.t

@@ -381,6 +381,7 @@ func fullLog(n int) store.RequestLog {
 		Response:     "The answer: 42 ✓",
 		TeamID:       "team_0001",
 		Cost:         1<<41 + int64(n),
+		UsageSource:  store.UsageEstimated,
 	}
 }
 
