@@ -94,7 +94,7 @@ func TestMetrics(t *testing.T) {
 	if err != nil || len(ks) != 1 {
 		t.Fatal(ks, err)
 	}
-	keyName := ks[0].Name
+	keyName := ks[0].ID
 
 	texts := []string{"one", "two words", "three little words"}
 	streams := []int{3, 5}

@@ -305,8 +305,8 @@ func (l *labels) target(v string) string {
 }
 
 // Observe records one finished request: rec is its request log record,
-// attempts the router's attempts, key the virtual key's name (or id; ""
-// when unauthenticated) and route the route it resolved to ("" if none).
+// attempts the router's attempts, key the virtual key's id ("" when
+// unauthenticated) and route the route it resolved to ("" if none).
 // It is safe for concurrent use and a nil *Metrics ignores it.
 func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key, route string) {
 	if m == nil {

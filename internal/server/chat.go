@@ -431,11 +431,9 @@ func (s *Server) finish(rec *store.RequestLog, c *call) {
 		s.RequestLog.Log(*rec)
 	}
 	if s.Metrics != nil {
-		key := c.key.Name
-		if key == "" {
-			key = c.key.ID
-		}
-		s.Metrics.Observe(rec, c.attempts, key, c.route)
+		// Keys are named by id everywhere (request log, log line, admin
+		// API, metrics): names are not unique, and ids are.
+		s.Metrics.Observe(rec, c.attempts, c.key.ID, c.route)
 	}
 	level := slog.LevelInfo
 	if rec.Status >= 500 {
