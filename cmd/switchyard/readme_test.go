@@ -11,13 +11,14 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/anthropics/anthropic-sdk-go/v2"
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/option"
+
+	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
 
 // readmeSection is the README's quick start: "## The two commands" up
@@ -82,7 +83,7 @@ func TestReadmeQuickStart(t *testing.T) {
 	cmd := exec.Command(bin, append(serveArgs, "--listen", addr)...)
 	// The demo store goes to the user cache directory: the test's own.
 	cmd.Env = append(os.Environ(), "HOME="+dir, "XDG_CACHE_HOME="+filepath.Join(dir, "cache"), "SWITCHYARD_ADMIN_KEY=", "SWITCHYARD_CONFIG=")
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	cmd.Stdout, cmd.Stderr = &logs, &logs
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -204,23 +205,4 @@ func TestReadmeMakeBench(t *testing.T) {
 			t.Errorf("the README's make %s has no target", target)
 		}
 	}
-}
-
-// syncBuffer is a bytes.Buffer that a child process's output and the test
-// may use at once.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

@@ -1,14 +1,14 @@
 package connlimit
 
 import (
-	"bytes"
 	"errors"
 	"log/slog"
 	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
 
 func TestLimit(t *testing.T) {
@@ -16,7 +16,7 @@ func TestLimit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	l := New(2, slog.New(slog.NewTextHandler(&logs, nil)))
 	ln := l.Listen(raw)
 	defer ln.Close()
@@ -108,21 +108,4 @@ func eventually(t *testing.T, cond func() bool) {
 			t.Fatal("condition never held")
 		}
 	}
-}
-
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
 }

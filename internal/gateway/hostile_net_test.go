@@ -23,6 +23,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/gateway"
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/store"
+	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
 
 // Hostile clients: slow bodies, slow headers, too many connections and
@@ -36,7 +37,7 @@ type served struct {
 	gw     *gateway.Gateway
 	addr   string
 	key    string
-	logs   *syncBuffer
+	logs   *testenv.SyncBuffer
 	client openai.Client
 }
 
@@ -56,7 +57,7 @@ func serve(t *testing.T, mutate ...func(*config.Config)) *served {
 	for _, m := range mutate {
 		m(cfg)
 	}
-	logs := &syncBuffer{}
+	logs := &testenv.SyncBuffer{}
 	ctx, cancel := context.WithCancel(context.Background())
 	gw, err := gateway.New(ctx, cfg, slog.New(slog.NewTextHandler(logs, nil)))
 	if err != nil {

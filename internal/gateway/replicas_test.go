@@ -234,7 +234,7 @@ func TestReplicaWithoutRedis(t *testing.T) {
 	fake := fakeupstream.New()
 	t.Cleanup(fake.Close)
 	fake.Handle("/chat/completions", fakeupstream.TextCompletion("hello world"))
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	cfg := &config.Config{
 		Storage:   "sqlite::memory:",
 		Redis:     "redis://127.0.0.1:1/0", // nothing listens there

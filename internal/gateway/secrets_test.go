@@ -15,6 +15,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/gateway"
 	"github.com/switchyard-ai/switchyard/internal/store"
+	"github.com/switchyard-ai/switchyard/internal/testenv"
 )
 
 // No virtual key, provider key, admin key or Authorization header reaches
@@ -25,7 +26,7 @@ func TestNoSecretsInLogs(t *testing.T) {
 	t.Setenv("SWITCHYARD_MASTER_KEY", "MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=")
 	fake := fakeupstream.New()
 	t.Cleanup(fake.Close)
-	var logs syncBuffer
+	var logs testenv.SyncBuffer
 	const storedKey = "sk-stored-1a2b3c4d5e6f7a8b9c0d"
 	const providerKey = "sk-provider-7f3a9c1e5b2d4f60"
 	const adminKey = "admin-key-4b8e2f9a1c7d3e5f"
