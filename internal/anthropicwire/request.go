@@ -66,7 +66,22 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 		return nil, invalid("messages", "messages: at least one message is required")
 	}
 	calls := map[string]string{} // tool_use id → name, to name tool results
+	var inline []llm.Part        // system turns among the messages
 	for i, m := range msgs {
+		if m.Role == "system" {
+			// Claude Code puts part of its system prompt in a
+			// {"role":"system"} turn for models it does not know. The
+			// canonical request holds one system prompt, so the turn
+			// joins it, after the top-level system, as the OpenAI
+			// dialect's system messages do (docs/dialects.md).
+			at := fmt.Sprintf("messages[%d].content", i)
+			parts, err := decodeSystem(m.Content, at)
+			if err != nil {
+				return nil, err
+			}
+			inline = append(inline, parts...)
+			continue
+		}
 		msg, err := decodeMessage(m, i, calls)
 		if err != nil {
 			return nil, err
@@ -74,13 +89,17 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 		r.Messages = append(r.Messages, msg)
 	}
 
+	if len(r.Messages) == 0 {
+		return nil, invalid("messages", "messages: at least one user or assistant message is required")
+	}
 	if raw, ok := present(top, "system"); ok {
-		sys, err := decodeSystem(raw)
+		sys, err := decodeSystem(raw, "system")
 		if err != nil {
 			return nil, err
 		}
 		r.System = sys
 	}
+	r.System = append(r.System, inline...)
 	if raw, ok := present(top, "tools"); ok {
 		if err := decodeTools(raw, r); err != nil {
 			return nil, err
@@ -219,7 +238,7 @@ func decodeMessage(m inMessage, i int, calls map[string]string) (llm.Message, er
 	case "assistant":
 		msg.Role = llm.RoleAssistant
 	default:
-		return msg, invalid(at+".role", fmt.Sprintf("%s.role: must be \"user\" or \"assistant\", not %q", at, m.Role))
+		return msg, invalid(at+".role", fmt.Sprintf("%s.role: must be \"user\", \"assistant\" or \"system\", not %q", at, m.Role))
 	}
 	parts, err := decodeContent(m.Content, at+".content", calls)
 	if err != nil {
@@ -343,23 +362,26 @@ func decodeImage(s *inSource, at string) (*llm.Image, error) {
 	return nil, invalid(at+".type", fmt.Sprintf("%s.type: image sources of type %q are not supported (use base64 or url)", at, s.Type))
 }
 
-func decodeSystem(raw json.RawMessage) ([]llm.Part, error) {
+// decodeSystem decodes a system prompt found at at: the top-level system
+// field, or the content of a system turn.
+func decodeSystem(raw json.RawMessage, at string) ([]llm.Part, error) {
 	raw = bytes.TrimSpace(raw)
 	if len(raw) > 0 && raw[0] == '"' {
 		var s string
 		if json.Unmarshal(raw, &s) != nil {
-			return nil, invalid("system", "system: must be a string or an array of text blocks")
+			return nil, invalid(at, at+": must be a string or an array of text blocks")
 		}
 		return []llm.Part{{Type: llm.PartText, Text: s}}, nil
 	}
 	var blocks []inBlock
 	if json.Unmarshal(raw, &blocks) != nil {
-		return nil, invalid("system", "system: must be a string or an array of text blocks")
+		return nil, invalid(at, at+": must be a string or an array of text blocks")
 	}
 	parts := make([]llm.Part, 0, len(blocks))
 	for i, b := range blocks {
 		if b.Type != "text" || b.Text == nil {
-			return nil, invalid(fmt.Sprintf("system[%d]", i), fmt.Sprintf("system[%d]: system blocks must be text blocks", i))
+			bat := fmt.Sprintf("%s[%d]", at, i)
+			return nil, invalid(bat, bat+": system blocks must be text blocks")
 		}
 		parts = append(parts, llm.Part{Type: llm.PartText, Text: *b.Text, CacheControl: b.CacheControl})
 	}

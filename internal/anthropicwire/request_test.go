@@ -70,6 +70,29 @@ func TestDecodeRequest(t *testing.T) {
 // TestRequestRoundTrip: an Anthropic request decoded and encoded again is
 // the same request (Anthropic dialect: extras forwarded, thinking blocks
 // byte-exact, cache_control kept).
+// Claude Code sends part of its system prompt as a {"role":"system"} turn
+// for models it does not know (seen with 2.1.x; the request's roles are
+// ["user","system"]). The turn joins the system prompt, after the
+// top-level system, and the conversation keeps its other turns.
+func TestInlineSystemTurns(t *testing.T) {
+	body := `{"model":"m","max_tokens":16,"system":"top",
+	  "messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"text","text":"inline"}]},{"role":"assistant","content":"ok"},{"role":"system","content":"more"}]}`
+	r, err := DecodeRequest([]byte(body), http.Header{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sys []string
+	for _, p := range r.System {
+		sys = append(sys, p.Text)
+	}
+	if !slices.Equal(sys, []string{"top", "inline", "more"}) {
+		t.Errorf("system = %q", sys)
+	}
+	if len(r.Messages) != 2 || r.Messages[0].Role != llm.RoleUser || r.Messages[1].Role != llm.RoleAssistant {
+		t.Errorf("messages = %+v", r.Messages)
+	}
+}
+
 func TestRequestRoundTrip(t *testing.T) {
 	r, err := DecodeRequest([]byte(fullRequest), nil)
 	if err != nil {
@@ -101,7 +124,9 @@ func TestDecodeRequestErrors(t *testing.T) {
 		{`{"model":"m","max_tokens":0,"messages":[{"role":"user","content":"x"}]}`, "max_tokens"},
 		{`{"model":"m","max_tokens":1}`, "messages"},
 		{`{"model":"m","max_tokens":1,"messages":[]}`, "messages"},
-		{`{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]}`, "messages[0].role"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"tool","content":"x"}]}`, "messages[0].role"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"system","content":"x"}]}`, "messages"},
+		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"image"}]}]}`, "messages[1].content[0]"},
 		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":7}]}`, "messages[0].content"},
 		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"text"}]}]}`, "messages[0].content[0].text"},
 		{`{"model":"m","max_tokens":1,"messages":[{"role":"user","content":[{"type":"document","source":{}}]}]}`, "messages[0].content[0].type"},

@@ -543,3 +543,19 @@ func TestAnthropicBetaHeaders(t *testing.T) {
 		}
 	}
 }
+
+// Claude Code's inline {"role":"system"} turns reach every vendor as
+// system text, not a 400 (issue 13 §3: every non-Anthropic model failed).
+func TestAnthropicInlineSystemTurn(t *testing.T) {
+	e := matrixEnv(t)
+	e.fake.Handle("/chat/completions", fakeupstream.TextCompletion("ok"))
+	body := `{"model":"m-openai","max_tokens":16,"messages":[{"role":"user","content":"hi"},{"role":"system","content":"be brief"}]}`
+	status, _, raw := rawMessages(t, e, "/v1/messages", body, map[string]string{"x-api-key": e.key, "anthropic-version": "2023-06-01"})
+	if status != 200 {
+		t.Fatalf("status %d: %s", status, raw)
+	}
+	sent := string(e.fake.LastRequest().Body)
+	if !strings.Contains(sent, `"role":"system"`) || !strings.Contains(sent, "be brief") {
+		t.Errorf("the vendor was sent %s", sent)
+	}
+}

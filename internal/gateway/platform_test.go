@@ -210,7 +210,7 @@ func TestBudgetOneNode(t *testing.T) {
 	resp.Body.Close()
 	var v float64
 	for _, line := range strings.Split(string(mb), "\n") {
-		if strings.HasPrefix(line, `switchyard_cost_usd_total{key="budget",model="gpt-4o-mini",provider="openai"} `) {
+		if strings.HasPrefix(line, `switchyard_cost_usd_total{key="`+k.ID+`",model="gpt-4o-mini",provider="openai"} `) {
 			v, _ = strconv.ParseFloat(line[strings.LastIndexByte(line, ' ')+1:], 64)
 		}
 	}

@@ -343,9 +343,9 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 		target := l.target(a.Target)
 		m.attempts.WithLabelValues(target, a.Outcome).Inc()
 		for j := range i {
-			// A target passed over for a healthier one (status 0) and
-			// tried later was not retried: it is its first attempt.
-			if attempts[j].Target == a.Target && attempts[j].Status != 0 {
+			// A target passed over for a healthier one and tried later
+			// was not retried: that is its first attempt.
+			if attempts[j].Target == a.Target && !passedOver(attempts[j]) {
 				m.retries.WithLabelValues(target).Inc()
 				break
 			}
@@ -357,6 +357,12 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 	if len(attempts) > 0 && rec.Status == http.StatusOK && rec.Provider != "" && !isTarget(attempts[0].Target, rec.Provider, rec.Model) {
 		m.fallbacks.WithLabelValues(route).Inc()
 	}
+}
+
+// passedOver reports whether the router passed over a target (its circuit
+// open, or cooling down) rather than sending to it.
+func passedOver(a router.Attempt) bool {
+	return a.Status == 0 && (a.Outcome == "circuit_open" || a.Outcome == "cooling_down")
 }
 
 func (m *Metrics) addTokens(typ string, n int64, provider, model, key string) {

@@ -52,6 +52,7 @@ func TestObserveRouter(t *testing.T) {
 	rec := &store.RequestLog{Endpoint: "chat.completions", RequestedModel: "smart", Provider: "b", Model: "m2", Status: http.StatusOK,
 		Latency: time.Second, Usage: llm.Usage{InputTokens: 7, CachedInputTokens: 3, OutputTokens: 5, ReasoningTokens: 2}}
 	attempts := []router.Attempt{
+		{Target: "a/m1", Outcome: "circuit_open"}, // passed over, then tried: not a retry
 		{Target: "a/m1", Outcome: "upstream_5xx"},
 		{Target: "a/m1", Outcome: "upstream_5xx"},
 		{Target: "b/m2", Outcome: "ok", Hedge: true},
