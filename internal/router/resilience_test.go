@@ -3,6 +3,7 @@ package router
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"math/rand/v2"
@@ -514,5 +515,48 @@ func TestMaxRetryWait(t *testing.T) {
 				t.Fatalf("try %d: backoff %v beyond max_retry_wait", try, d)
 			}
 		}
+	}
+}
+
+// A split without fallbacks: a unit whose target is down is served by the
+// split's other target rather than refused, and while both are up every
+// unit keeps its own target.
+func TestSplitTargetsAreAlternatives(t *testing.T) {
+	r, _ := testRouter(t)
+	fakeClock(r)
+	r.policy.Breaker = tightBreaker
+	a, b := Target{stub{"a"}, "m"}, Target{stub{"b"}, "m"}
+	rt := &Route{Name: "split", Targets: []Target{a, b}, Weights: []float64{0.5, 0.5}, Retries: 0}
+	var onA string // a unit the split sends to a
+	for i := 0; onA == ""; i++ {
+		if u := fmt.Sprint("u", i); rt.Pick(u) == a {
+			onA = u
+		}
+	}
+	aDown := false
+	v := &vendor{fail: func(target string, _ int) error {
+		if aDown && target == "a/m" {
+			return status(500, "")
+		}
+		return nil
+	}}
+	for range 5 {
+		if res, err := r.Do(context.Background(), rt, onA, v.call); err != nil || res.Target != a {
+			t.Fatalf("healthy split: served by %v, %v; want a", res.Target, err)
+		}
+	}
+	aDown = true
+	for i := range 10 {
+		res, err := r.Do(context.Background(), rt, onA, v.call)
+		if err != nil || res.Target != b {
+			t.Fatalf("request %d with a down: served by %v, %v; want b", i, res.Target, err)
+		}
+	}
+	if th := r.targetHealth(a); th.Breaker != "open" {
+		t.Fatalf("a's breaker is %s, want open", th.Breaker)
+	}
+	before := v.count("a/m")
+	if _, err := r.Do(context.Background(), rt, onA, v.call); err != nil || v.count("a/m") != before {
+		t.Errorf("an open a was sent to while b was healthy (err %v)", err)
 	}
 }

@@ -8,6 +8,7 @@ import (
 	"io"
 	"math/rand/v2"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -78,8 +79,18 @@ func (r *Router) Do(ctx context.Context, rt *Route, unit string, call Call) (*Re
 			candidates = append(candidates, f)
 		}
 	}
+	hedgeable := len(candidates) > 1 // the first fallback may hedge; split targets do not
+	// A split's other targets are the route's alternatives of last resort:
+	// a unit whose target is down is better served by another of the
+	// route's models than refused. They come after the fallbacks, so a
+	// healthy split keeps its weights.
+	for i, t := range rt.Targets {
+		if rt.Weights[i] > 0 && !slices.Contains(candidates, t) {
+			candidates = append(candidates, t)
+		}
+	}
 	var last *llm.Error
-	if rt.Hedge != nil && len(candidates) > 1 && r.closed(candidates[0]) && r.closed(candidates[1]) {
+	if rt.Hedge != nil && hedgeable && r.closed(candidates[0]) && r.closed(candidates[1]) {
 		var ok bool
 		if last, ok = r.hedge(ctx, rt, candidates[0], candidates[1], call, res); ok {
 			return res, nil
