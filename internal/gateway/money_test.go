@@ -502,3 +502,31 @@ func TestReservationReleasedOnFailure(t *testing.T) {
 		}
 	}
 }
+
+// A client that gives up on a whole (unstreamed) answer while the vendor
+// is working on it leaves the vendor billing its prompt: the estimated
+// input is charged, to the record, the cost and the budget. Before, such a
+// request cost nothing.
+func TestAbandonedWholeAnswerCharged(t *testing.T) {
+	e, k := moneyEnv(t)
+	slow := fakeupstream.TextCompletion("late")
+	slow.FirstByteDelay = 5 * time.Second
+	e.fake.Handle("/chat/completions", slow)
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, "POST", e.srv.URL+"/v1/chat/completions",
+		strings.NewReader(`{"model":"openai/gpt-4o-mini","messages":[{"role":"user","content":"Say many words."}]}`))
+	req.Header.Set("Authorization", "Bearer "+k.Key)
+	if resp, err := http.DefaultClient.Do(req); err == nil {
+		resp.Body.Close()
+		t.Fatalf("answered %d before the client left", resp.StatusCode)
+	}
+	rec := e.record(t)
+	if rec.ErrorClass != "client_gone" || rec.UsageSource != store.UsageEstimated || rec.Usage.InputTokens <= 0 || rec.Cost <= 0 {
+		t.Fatalf("record: %s, usage %+v from %q, cost %d µ$; want client_gone charged its estimated input", rec.ErrorClass, rec.Usage, rec.UsageSource, rec.Cost)
+	}
+	key, _ := e.gw.Store.Key(context.Background(), k.ID)
+	if spent, err := e.gw.Limits.Spent(context.Background(), time.Now(), limits.Subject{ID: "key:" + k.ID, Limits: key.Limits}); err != nil || spent != rec.Cost {
+		t.Errorf("the budget was charged %d µ$ (%v), the record says %d µ$", spent, err, rec.Cost)
+	}
+}

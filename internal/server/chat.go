@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -297,6 +298,25 @@ func (s *Server) charge(rec *store.RequestLog, c *call, m *llm.Meter) {
 	rec.Usage, rec.UsageSource = u, store.UsageEstimated
 }
 
+// chargeAbandoned charges a request whose client left while an upstream
+// call was out, before any answer came back (a whole answer it waited
+// for, or a stream's first event): the vendor has read the prompt and
+// bills it, so the estimated input is charged. The output, if the vendor
+// finished it, cannot be known; the estimate stays a floor, never zero.
+func (s *Server) chargeAbandoned(rec *store.RequestLog, c *call) {
+	if rec.ErrorClass != "client_gone" || rec.Usage.Total() > 0 || c.input == nil || rec.Provider == "" {
+		return
+	}
+	sent := slices.ContainsFunc(c.attempts, func(a router.Attempt) bool {
+		return a.Outcome != "circuit_open" && a.Outcome != "cooling_down"
+	})
+	if !sent {
+		return
+	}
+	rec.Usage.InputTokens = c.input(s.providerType(c, rec.Provider), rec.Model)
+	rec.UsageSource = store.UsageEstimated
+}
+
 func (s *Server) embeddings(w http.ResponseWriter, r *http.Request, c *call) {
 	rec := s.newRecord(c, "embeddings")
 	ctx, span := s.startSpan(r, "embeddings", c)
@@ -420,6 +440,7 @@ func (s *Server) fail(w http.ResponseWriter, c *call, rec *store.RequestLog, e *
 func (s *Server) finish(rec *store.RequestLog, c *call) {
 	rec.Latency = time.Since(c.start)
 	capRecord(rec)
+	s.chargeAbandoned(rec, c)
 	s.settle(rec, c)
 	if n := len(c.attempts); n > 0 {
 		if last := &c.attempts[n-1]; last.Outcome == "ok" {
