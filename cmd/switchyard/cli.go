@@ -36,7 +36,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	root.SetArgs(args)
 	cmd, err := root.ExecuteContextC(ctx)
 	if ue := (*usageError)(nil); errors.As(err, &ue) {
-		return fmt.Errorf("%w\nRun '%s --help' for usage.", err, cmd.CommandPath())
+		return fmt.Errorf("%w\nRun '%s --help' for usage", err, cmd.CommandPath())
 	}
 	return err
 }

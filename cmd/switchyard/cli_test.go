@@ -82,7 +82,7 @@ func TestUsageErrors(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"kyes", "list"}, []string{`unknown command "kyes" for "switchyard" (did you mean keys?)`, "Run 'switchyard --help' for usage."}},
+		{[]string{"kyes", "list"}, []string{`unknown command "kyes" for "switchyard" (did you mean keys?)`, "Run 'switchyard --help' for usage"}},
 		{[]string{"eval", "rnu"}, []string{`(did you mean run?)`, "Run 'switchyard eval --help'"}},
 		{[]string{"keys", "create", "--nme", "x"}, []string{"unknown flag: --nme", "Run 'switchyard keys create --help'"}},
 		{[]string{"keys", "create"}, []string{"--name NAME", "Run 'switchyard keys create --help'"}},
