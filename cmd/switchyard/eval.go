@@ -195,10 +195,11 @@ exits with status 3 when a gate fails, 1 on errors.`,
 			if err != nil {
 				return err
 			}
-			rep, err := analyze(ctx, st, run)
+			snap, results, err := runResults(ctx, st, run)
 			if err != nil {
 				return err
 			}
+			rep := eval.Analyze(run, snap, results)
 			if err := writeReport(stdout, rep, out.json, out.html); err != nil {
 				return err
 			}
@@ -260,22 +261,14 @@ func evalShowCmd(o *evalOptions, stdout io.Writer) *cobra.Command {
 				return err
 			}
 			defer closeFn()
-			run, err := st.EvalRun(ctx, args[0])
-			if err != nil {
-				return fmt.Errorf("eval run %s: %w (see switchyard eval list)", args[0], err)
-			}
-			rep, err := analyze(ctx, st, run)
+			run, snap, results, err := storedRun(ctx, st, args[0])
 			if err != nil {
 				return err
 			}
-			if err := writeReport(stdout, rep, out.json, out.html); err != nil {
+			if err := writeReport(stdout, eval.Analyze(run, snap, results), out.json, out.html); err != nil {
 				return err
 			}
 			if cases && out.json != "-" {
-				results, err := st.EvalResults(ctx, run.ID)
-				if err != nil {
-					return err
-				}
 				fmt.Fprintln(stdout)
 				return report.Cases(stdout, results)
 			}
@@ -302,14 +295,7 @@ func evalCompareCmd(o *evalOptions, stdout io.Writer) *cobra.Command {
 			var snaps [2]*eval.Snapshot
 			var results [2][]store.EvalResult
 			for i, id := range args {
-				run, err := st.EvalRun(ctx, id)
-				if err != nil {
-					return fmt.Errorf("eval run %s: %w (see switchyard eval list)", id, err)
-				}
-				if snaps[i], err = eval.ParseSnapshot(run); err != nil {
-					return err
-				}
-				if results[i], err = st.EvalResults(ctx, id); err != nil {
+				if _, snaps[i], results[i], err = storedRun(ctx, st, id); err != nil {
 					return err
 				}
 			}
@@ -337,16 +323,24 @@ func evalRouter(cfg *config.Config, stderr io.Writer) (*router.Router, error) {
 	return router.New(ps, cfg.Models, cfg.Router)
 }
 
-func analyze(ctx context.Context, st store.Store, run store.EvalRun) (*eval.Report, error) {
+// storedRun reads the run called id with its snapshot and results.
+func storedRun(ctx context.Context, st store.Store, id string) (store.EvalRun, *eval.Snapshot, []store.EvalResult, error) {
+	run, err := st.EvalRun(ctx, id)
+	if err != nil {
+		return run, nil, nil, fmt.Errorf("eval run %s: %w (see switchyard eval list)", id, err)
+	}
+	snap, results, err := runResults(ctx, st, run)
+	return run, snap, results, err
+}
+
+// runResults reads a run's snapshot and results.
+func runResults(ctx context.Context, st store.Store, run store.EvalRun) (*eval.Snapshot, []store.EvalResult, error) {
 	snap, err := eval.ParseSnapshot(run)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	results, err := st.EvalResults(ctx, run.ID)
-	if err != nil {
-		return nil, err
-	}
-	return eval.Analyze(run, snap, results), nil
+	return snap, results, err
 }
 
 func writeReport(stdout io.Writer, rep *eval.Report, jsonPath, htmlPath string) error {

@@ -5,6 +5,7 @@ import (
 	"os"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/pricing"
 )
 
@@ -32,8 +33,8 @@ const (
 	DefaultBodyMinRate       = 32 << 10
 	DefaultIdleTimeout       = 120 * time.Second
 	DefaultMaxHeaderBytes    = 64 << 10
-	DefaultOutputTokens      = 4096
-	DefaultReservationTTL    = 15 * time.Minute
+	DefaultOutputTokens      = limits.DefaultOutputTokens
+	DefaultReservationTTL    = limits.DefaultReservationTTL
 )
 
 // AdminKeyEnv names the variable that supplies the admin key when the config

@@ -35,6 +35,10 @@ const Window = time.Minute
 // long stream's reservation would lapse while it runs.
 const DefaultReservationTTL = 15 * time.Minute
 
+// DefaultOutputTokens is the output reserved for a request that sets no
+// max_tokens, when the configuration names no other (limits.output_tokens).
+const DefaultOutputTokens = 4096
+
 // Subject is one thing limited: a key or a team.
 type Subject struct {
 	// ID names the counters: "key:<id>" or "team:<id>".

@@ -345,7 +345,7 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 		for j := range i {
 			// A target passed over for a healthier one and tried later
 			// was not retried: that is its first attempt.
-			if attempts[j].Target == a.Target && !passedOver(attempts[j]) {
+			if attempts[j].Target == a.Target && !attempts[j].PassedOver() {
 				m.retries.WithLabelValues(target).Inc()
 				break
 			}
@@ -357,12 +357,6 @@ func (m *Metrics) Observe(rec *store.RequestLog, attempts []router.Attempt, key,
 	if len(attempts) > 0 && rec.Status == http.StatusOK && rec.Provider != "" && !isTarget(attempts[0].Target, rec.Provider, rec.Model) {
 		m.fallbacks.WithLabelValues(route).Inc()
 	}
-}
-
-// passedOver reports whether the router passed over a target (its circuit
-// open, or cooling down) rather than sending to it.
-func passedOver(a router.Attempt) bool {
-	return a.Status == 0 && (a.Outcome == "circuit_open" || a.Outcome == "cooling_down")
 }
 
 func (m *Metrics) addTokens(typ string, n int64, provider, model, key string) {

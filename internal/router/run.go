@@ -37,6 +37,12 @@ type Attempt struct {
 	OutputTokens int64 `json:"output_tokens,omitempty"`
 }
 
+// PassedOver reports whether the router passed over the target (its
+// circuit open, or cooling down) rather than sending it the request.
+func (a Attempt) PassedOver() bool {
+	return a.Status == 0 && (a.Outcome == "circuit_open" || a.Outcome == "cooling_down")
+}
+
 // Result is a served request: the reply, the target that produced it, and
 // every attempt made.
 type Result struct {

@@ -307,11 +307,8 @@ func (s *Server) chargeAbandoned(rec *store.RequestLog, c *call) {
 	if rec.ErrorClass != "client_gone" || rec.Usage.Total() > 0 || c.input == nil || rec.Provider == "" {
 		return
 	}
-	sent := slices.ContainsFunc(c.attempts, func(a router.Attempt) bool {
-		return a.Outcome != "circuit_open" && a.Outcome != "cooling_down"
-	})
-	if !sent {
-		return
+	if !slices.ContainsFunc(c.attempts, func(a router.Attempt) bool { return !a.PassedOver() }) {
+		return // no upstream call was made
 	}
 	rec.Usage.InputTokens = c.input(s.providerType(c, rec.Provider), rec.Model)
 	rec.UsageSource = store.UsageEstimated

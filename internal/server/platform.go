@@ -95,7 +95,7 @@ func (s *Server) reserve(ctx context.Context, w http.ResponseWriter, c *call, rt
 	in, out := bounds()
 	targets := slices.Concat(rt.Targets, rt.Fallbacks)
 	if out < 0 {
-		out = DefaultOutputReservation
+		out = limits.DefaultOutputTokens
 		if s.OutputReservation != nil {
 			names := []string{c.route}
 			for _, t := range targets {
@@ -147,10 +147,6 @@ func inputEstimate(req func() *llm.Request, raw int) func(typ, model string) int
 		return limits.MaxTextTokens(raw)
 	}
 }
-
-// DefaultOutputReservation is the output reserved for a request that sets
-// no max_tokens when the Server has no OutputReservation.
-const DefaultOutputReservation = 4096
 
 // maxCost prices in input and out output tokens at t as dearly as they
 // can be billed: input as prompt-cache writes where those cost more,

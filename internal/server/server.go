@@ -86,7 +86,7 @@ type Server struct {
 	// OutputReservation returns the output tokens to reserve for a
 	// request that sets no max_tokens, given the names it may be served
 	// under (its route, then each target's provider/model); nil reserves
-	// DefaultOutputReservation.
+	// limits.DefaultOutputTokens.
 	OutputReservation func(names []string) int64
 	// Teams looks up a key's team for its limits; nil ignores teams.
 	Teams TeamLookup

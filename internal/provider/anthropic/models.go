@@ -4,7 +4,9 @@ import (
 	"context"
 	"net/http"
 
+	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 // ListModels implements provider.ModelLister with GET /v1/models, one page
@@ -18,16 +20,9 @@ func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	header := func(h http.Header) {
-		for k, v := range p.cfg.Headers {
-			h.Set(k, v)
-		}
-		h.Set("Anthropic-Version", p.version())
-		if p.cfg.APIKey != "" {
-			h.Set("X-Api-Key", p.cfg.APIKey)
-		}
-	}
-	if err := provider.GetJSON(ctx, p.client, p.base+"/v1/models?limit=1000", header, &page); err != nil {
+	call := upstream.Call{Client: p.client, Provider: p.cfg.Name, Timeout: p.cfg.Timeout, URL: p.base + "/v1/models?limit=1000", Header: p.cfg.Headers,
+		Auth: func(h http.Header) { p.setHeaders(h, &llm.Request{}) }} // no client betas: the version and the key
+	if err := upstream.GetJSON(ctx, call, &page); err != nil {
 		return nil, err
 	}
 	ids := make([]string, 0, len(page.Data))

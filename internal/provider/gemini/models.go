@@ -2,11 +2,11 @@ package gemini
 
 import (
 	"context"
-	"net/http"
 	"slices"
 	"strings"
 
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 // ListModels implements provider.ModelLister with the Developer API's GET
@@ -27,13 +27,8 @@ func (a *Adapter) ListModels(ctx context.Context) ([]string, error) {
 			Methods []string `json:"supportedGenerationMethods"`
 		} `json:"models"`
 	}
-	header := func(h http.Header) {
-		for k, v := range a.cfg.Headers {
-			h.Set(k, v)
-		}
-		a.auth(h)
-	}
-	if err := provider.GetJSON(ctx, a.client, prefix+"/models?pageSize=1000", header, &list); err != nil {
+	call := upstream.Call{Client: a.client, Provider: a.cfg.Name, Timeout: a.cfg.Timeout, URL: prefix + "/models?pageSize=1000", Header: a.cfg.Headers, Auth: a.auth}
+	if err := upstream.GetJSON(ctx, call, &list); err != nil {
 		return nil, err
 	}
 	var ids []string

@@ -2,9 +2,9 @@ package openaicompat
 
 import (
 	"context"
-	"net/http"
 
 	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 )
 
 // ListModels implements provider.ModelLister with GET {base}/models, which
@@ -23,13 +23,8 @@ func (a *Adapter) ListModels(ctx context.Context) ([]string, error) {
 			ID string `json:"id"`
 		} `json:"data"`
 	}
-	header := func(h http.Header) {
-		for k, v := range a.cfg.Headers {
-			h.Set(k, v)
-		}
-		a.auth(h)
-	}
-	if err := provider.GetJSON(ctx, a.client, url, header, &list); err != nil {
+	call := upstream.Call{Client: a.client, Provider: a.cfg.Name, Timeout: a.cfg.Timeout, URL: url, Header: a.cfg.Headers, Auth: a.auth}
+	if err := upstream.GetJSON(ctx, call, &list); err != nil {
 		return nil, err
 	}
 	ids := make([]string, 0, len(list.Data))

@@ -9,6 +9,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/tls"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -91,6 +92,49 @@ func Post(ctx context.Context, c Call) (*http.Response, error) {
 	}
 	resp.Body = &CancelOnClose{ReadCloser: resp.Body, Cancel: cancel}
 	return resp, nil
+}
+
+// maxGet bounds the answer to GetJSON (OpenAI's model list is about 100 KB).
+const maxGet = 8 << 20
+
+// GetJSON sends a GET to c.URL with c's configured headers and
+// credentials, and decodes the JSON answer into out. It is for the few
+// small reads adapters make besides generating, such as model lists;
+// c.Body, c.Stream and c.Error are not used, and failures are plain errors,
+// for logs.
+func GetJSON(ctx context.Context, c Call, out any) error {
+	if c.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, c.Timeout)
+		defer cancel()
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, c.URL, nil)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Accept", "application/json")
+	for k, v := range c.Header {
+		req.Header.Set(k, v)
+	}
+	if c.Auth != nil {
+		c.Auth(req.Header)
+	}
+	resp, err := c.Client.Do(req)
+	if err != nil {
+		return err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, maxGet))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET %s: %s", req.URL.Redacted(), resp.Status)
+	}
+	if err := json.Unmarshal(body, out); err != nil {
+		return fmt.Errorf("GET %s: %v", req.URL.Redacted(), err)
+	}
+	return nil
 }
 
 // TransportError classifies a failure to get a response at all from the
