@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -37,17 +36,7 @@ func hiParams(model string) anthropic.MessageNewParams {
 // rawMessages posts body to /v1/messages with the given headers.
 func rawMessages(t *testing.T, e *env, path, body string, header map[string]string) (int, http.Header, []byte) {
 	t.Helper()
-	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
-	for k, v := range header {
-		req.Header.Set(k, v)
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	raw, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, raw
+	return send(t, "POST", e.srv.URL+path, header, body)
 }
 
 // Both auth headers and both API versions in use are accepted; an unknown
