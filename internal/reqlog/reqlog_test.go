@@ -86,6 +86,9 @@ func TestWrittenWithinFlushInterval(t *testing.T) {
 	if d := time.Since(start); d > 10*interval {
 		t.Errorf("records stored after %v, want within about %v", d, interval)
 	}
+	// The writer counts a batch just after its insert commits, so a reader
+	// of the store can see the rows a moment before the count.
+	waitFor(t, 5*time.Second, "the batch to be counted", func() bool { return w.Stats().Written == 10 })
 	if st := w.Stats(); st.Written != 10 || st.Queued != 0 || st.Dropped != 0 || st.Failed != 0 {
 		t.Errorf("Stats = %+v", st)
 	}
