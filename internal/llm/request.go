@@ -26,6 +26,7 @@ type Dialect string
 const (
 	DialectOpenAI    Dialect = "openai"    // OpenAI Chat Completions
 	DialectAnthropic Dialect = "anthropic" // Anthropic Messages
+	DialectResponses Dialect = "responses" // OpenAI Responses
 )
 
 // Request is a chat request in canonical form.

@@ -47,6 +47,36 @@ type OpenAIChat interface {
 	Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*Reply, error)
 }
 
+// Native is implemented by adapters whose vendor speaks a client dialect's
+// wire format itself. A request in that dialect is then forwarded with
+// only its top-level fields edited, and the answer's bytes go back as the
+// vendor sent them, without a canonical decode and re-encode: the
+// gateway's fast path (docs/dialects.md).
+type Native interface {
+	// Speaks reports whether the adapter forwards requests of dialect d.
+	Speaks(d llm.Dialect) bool
+	// Forward sends req, in its own dialect, for model. The reply's body
+	// or stream is in that dialect too.
+	Forward(ctx context.Context, req *NativeRequest, model string) (*Reply, error)
+}
+
+// NativeRequest is a client request in its own dialect, for Native.Forward.
+type NativeRequest struct {
+	Dialect llm.Dialect
+	// Body is the client's JSON body, as edited by the dialect. Forward
+	// must not change it, since another target may be sent it next; it
+	// edits a copy.
+	Body jsonobj.Object
+	// Stream is whether the client asked for a stream.
+	Stream bool
+	// IncludeUsage is whether an OpenAI Chat client asked for the usage
+	// chunk (stream_options.include_usage).
+	IncludeUsage bool
+	// Header holds client headers meant for a vendor of the client's own
+	// dialect (anthropic-beta, anthropic-version), canonicalised names.
+	Header http.Header
+}
+
 // Generation is a vendor's successful answer to Generate, as canonical
 // events (a non-streamed upstream answer is replayed as events).
 type Generation struct {
