@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
@@ -243,9 +242,15 @@ func (s *stream) step() {
 	}
 	ev, err := s.r.Next()
 	if err != nil {
-		s.err = upstream.ReadError(err)
+		s.err = llm.ReadError(err)
 		return
 	}
+	s.handle(ev)
+}
+
+// handle queues the canonical events one upstream event produces, or sets
+// s.err.
+func (s *stream) handle(ev sse.Event) {
 	if ev.Comment || ev.Data == nil {
 		return
 	}

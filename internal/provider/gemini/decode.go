@@ -399,7 +399,7 @@ func (s *stream) Next() (llm.Event, error) {
 					s.err = err
 				}
 			} else {
-				s.err = upstream.ReadError(err)
+				s.err = llm.ReadError(err)
 			}
 			continue
 		}
