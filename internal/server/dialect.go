@@ -42,7 +42,7 @@ func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
 		h.Set("Retry-After", e.RetryAfter)
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == 529:
 		// SDKs back off by retry-after; without one they guess, so the
-		// gateway always gives one (PROTOCOLS.md pitfall 9).
+		// gateway always gives one (docs/protocols.md#trap-retry-after).
 		h.Set("Retry-After", "1")
 	}
 	if status == 499 {
