@@ -1,5 +1,5 @@
 // Package anthropic is the provider adapter for Anthropic's Messages API
-// (PROTOCOLS.md section 5). It translates through the canonical model with
+// (docs/protocols.md#anthropic). It translates through the canonical model with
 // package anthropicwire, in both directions.
 package anthropic
 
@@ -22,7 +22,7 @@ const (
 	DefaultBaseURL = "https://api.anthropic.com"
 	// DefaultVersion is the anthropic-version sent when the configuration
 	// sets none. 2023-06-01 still accepts temperature, top_p and top_k,
-	// which every other dialect may send (PROTOCOLS.md finding 1).
+	// which every other dialect may send (docs/protocols.md#anthropic-headers).
 	DefaultVersion = "2023-06-01"
 	// samplingRemoved is the first API version that rejects temperature,
 	// top_p and top_k. Versions are dates, so they compare as strings.
@@ -101,7 +101,8 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request, model string)
 }
 
 // encode encodes req for model, first taking out the sampling parameters
-// when the configured API version rejects them (pitfall 20).
+// when the configured API version rejects them
+// (docs/protocols.md#trap-rejected-params).
 func (p *Provider) encode(req *llm.Request, model string) ([]byte, []string, error) {
 	r := *req // shallow: only top-level fields change
 	var dropped []string
@@ -255,7 +256,8 @@ func (p *Provider) Forward(ctx context.Context, req *provider.NativeRequest, mod
 	return reply, nil
 }
 
-// upstreamError translates Anthropic's error answer (PROTOCOLS.md 5.7),
+// upstreamError translates Anthropic's error answer
+// (docs/protocols.md#anthropic-errors),
 // keeping its status, type, message and retry-after.
 func (p *Provider) upstreamError(resp *http.Response, raw []byte) *llm.Error {
 	e := &llm.Error{RetryAfter: upstream.RetryAfter(resp.Header)}

@@ -9,7 +9,7 @@ import (
 )
 
 // ListModels implements provider.ModelLister with GET /v1/models, one page
-// of up to 1000 (PROTOCOLS.md section 5).
+// of up to 1000 (docs/protocols.md#anthropic-endpoints).
 func (p *Provider) ListModels(ctx context.Context) ([]string, error) {
 	if !p.cfg.ListModels {
 		return nil, provider.ErrNotListed

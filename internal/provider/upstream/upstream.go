@@ -235,7 +235,7 @@ func Classify(e *llm.Error, name string, status int) {
 }
 
 // RetryAfter returns the retry-after to pass on, in whole seconds, from
-// retry-after or retry-after-ms (PROTOCOLS.md pitfall 9).
+// retry-after or retry-after-ms (docs/protocols.md#trap-retry-after).
 func RetryAfter(h http.Header) string {
 	if v := h.Get("Retry-After"); v != "" {
 		return v
