@@ -206,8 +206,8 @@ func decodeString(raw json.RawMessage, dst *string) bool {
 	return len(raw) > 0 && raw[0] == '"' && json.Unmarshal(raw, dst) == nil
 }
 
-// item is any input item; which fields are set depends on Type.
-type item struct {
+// inItem is any input item; which fields are set depends on Type.
+type inItem struct {
 	Type             string          `json:"type"`
 	ID               string          `json:"id"`
 	Role             string          `json:"role"`
@@ -279,7 +279,7 @@ func decodeInput(raw json.RawMessage, r *llm.Request) (json.RawMessage, error) {
 	types := make([]string, len(raws))
 	for i, ir := range raws {
 		at := fmt.Sprintf("input[%d]", i)
-		var it item
+		var it inItem
 		if t := bytes.TrimSpace(ir); len(t) == 0 || t[0] != '{' || json.Unmarshal(t, &it) != nil {
 			return nil, invalid(at, at+": must be an item object")
 		}
@@ -315,7 +315,7 @@ func decodeInput(raw json.RawMessage, r *llm.Request) (json.RawMessage, error) {
 }
 
 // message decodes a message item.
-func (cv *conversation) message(it item, at string) error {
+func (cv *conversation) message(it inItem, at string) error {
 	var role llm.Role
 	switch it.Role {
 	case "user":
@@ -432,7 +432,7 @@ func decodeImageURL(url, param string) (*llm.Image, error) {
 	return &llm.Image{MediaType: mediaType, Data: data}, nil
 }
 
-func (cv *conversation) functionCall(it item, at string) error {
+func (cv *conversation) functionCall(it inItem, at string) error {
 	if it.CallID == nil || *it.CallID == "" {
 		return invalid(at+".call_id", at+".call_id: field required")
 	}
@@ -448,7 +448,7 @@ func (cv *conversation) functionCall(it item, at string) error {
 	return nil
 }
 
-func (cv *conversation) functionCallOutput(it item, at string) error {
+func (cv *conversation) functionCallOutput(it inItem, at string) error {
 	if it.CallID == nil || *it.CallID == "" {
 		return invalid(at+".call_id", at+".call_id: field required")
 	}
@@ -475,7 +475,7 @@ type summaryPart struct {
 // content) is the reasoning text, and encrypted_content the opaque state,
 // in the gateway's envelope or OpenAI's own (docs/responses.md).
 // prevText is where the previous item's last text part is.
-func (cv *conversation) reasoning(it item, at string, prevText struct{ msg, part int }) error {
+func (cv *conversation) reasoning(it inItem, at string, prevText struct{ msg, part int }) error {
 	text, err := joinTexts(it.Summary, at+".summary", "summary_text")
 	if err != nil {
 		return err
