@@ -257,8 +257,8 @@ func TestDecodeRequestErrors(t *testing.T) {
 // TestDecodeRequestAccepts: forms real clients send that must pass.
 func TestDecodeRequestAccepts(t *testing.T) {
 	for _, body := range []string{
-		`{"model":"m","previous_response_id":"resp_1"}`,                               // input from the stored conversation
-		`{"model":"m","input":"hi","background":false,"conversation":null}`,           // explicit defaults
+		`{"model":"m","previous_response_id":"resp_1"}`,                                    // input from the stored conversation
+		`{"model":"m","input":"hi","background":false,"conversation":null}`,                // explicit defaults
 		`{"model":"m","input":"hi","reasoning":{"effort":null,"generate_summary":"auto"}}`, // the older name
 		`{"model":"m","input":"hi","text":{"format":{"type":"json_object"}}}`,
 		`{"model":"m","input":"hi","tool_choice":"required","tools":[{"type":"function","name":"f","parameters":null,"strict":null}]}`,
