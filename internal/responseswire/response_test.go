@@ -47,9 +47,9 @@ var answers = map[string]*llm.Response{
 		}},
 	"deepseek-reasoning": {ID: "ds-1", Model: "deepseek-reasoner", StopReason: llm.StopEndTurn, Usage: usage,
 		Parts: []llm.Part{{Type: llm.PartReasoning, Text: "Plain thoughts."}, text("Answer.")}},
-	"max-tokens": {ID: "x", Model: "m", StopReason: llm.StopMaxTokens, Usage: usage, Parts: []llm.Part{text("Cut sh")}},
+	"max-tokens":     {ID: "x", Model: "m", StopReason: llm.StopMaxTokens, Usage: usage, Parts: []llm.Part{text("Cut sh")}},
 	"content-filter": {ID: "y", Model: "m", StopReason: llm.StopContentFilter, Usage: usage, Parts: []llm.Part{}},
-	"json-schema": {ID: "z", Model: "gpt-4.1", StopReason: llm.StopEndTurn, Parts: []llm.Part{text(`{"c":["red","blue"]}`)}},
+	"json-schema":    {ID: "z", Model: "gpt-4.1", StopReason: llm.StopEndTurn, Parts: []llm.Part{text(`{"c":["red","blue"]}`)}},
 }
 
 func metaFor(t *testing.T, name string) Meta {

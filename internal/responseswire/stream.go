@@ -86,6 +86,9 @@ func (e *StreamEncoder) Final() *llm.Response {
 		return nil
 	}
 	r := e.b.acc.Response
+	if r.Parts == nil {
+		r.Parts = []llm.Part{}
+	}
 	return &r
 }
 
