@@ -165,7 +165,7 @@ func checkSent(t *testing.T, typ string, body []byte, stream bool) {
 	asst := sent.Messages[2]
 	hasReasoning := asst.ReasoningContent != nil && *asst.ReasoningContent == "Two lookups."
 	if want := typ == "deepseek" || typ == "openai-compatible"; hasReasoning != want {
-		t.Errorf("%s: reasoning_content on the tool-call turn = %v, want %v (pitfall 16)", typ, hasReasoning, want)
+		t.Errorf("%s: reasoning_content on the tool-call turn = %v, want %v (docs/protocols.md#trap-reasoning-field)", typ, hasReasoning, want)
 	}
 	for i, tc := range asst.ToolCalls {
 		id := sent.Messages[3+i].ToolCallID
@@ -182,7 +182,7 @@ func checkSent(t *testing.T, typ string, body []byte, stream bool) {
 		t.Errorf("fields of another dialect sent: %s", body)
 	}
 	if stream && typ != "mistral" && (sent.StreamOptions == nil || !sent.StreamOptions.IncludeUsage) {
-		t.Errorf("usage not requested (pitfall 8): %s", body)
+		t.Errorf("usage not requested (docs/protocols.md#trap-stream-usage): %s", body)
 	}
 }
 
