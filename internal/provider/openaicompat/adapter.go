@@ -172,11 +172,14 @@ func (a *Adapter) Chat(ctx context.Context, req *openaiwire.ChatRequest, model s
 	body := jsonobj.Object{Fields: append([]jsonobj.Field(nil), req.Body.Fields...)}
 	body.SetString("model", model)
 	var notes Notes
+	ApplyCapabilities(model, &body, &notes)
 	if a.q.PrepareChat != nil {
-		var err error
-		if notes, err = a.q.PrepareChat(model, &body); err != nil {
+		vendor, err := a.q.PrepareChat(model, &body)
+		if err != nil {
 			return nil, err
 		}
+		notes.Dropped = append(notes.Dropped, vendor.Dropped...)
+		notes.Rewritten = append(notes.Rewritten, vendor.Rewritten...)
 	}
 	if req.Stream {
 		if a.q.NoStreamOptions {
