@@ -3,6 +3,8 @@ package capability
 import (
 	"strings"
 	"testing"
+
+	"github.com/switchyard-ai/switchyard/internal/llm"
 )
 
 func TestLookup(t *testing.T) {
@@ -88,4 +90,29 @@ func FuzzLookup(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestFit(t *testing.T) {
+	temp := 0.5
+	req := &llm.Request{MaxTokens: 32000, Temperature: &temp, Reasoning: &llm.Reasoning{Adaptive: true, Effort: "high"}}
+	got, c := Fit(req, "claude-3-5-haiku-20241022")
+	if got.MaxTokens != 8192 || got.Reasoning != nil || got.Temperature == nil {
+		t.Errorf("Fit = %+v", got)
+	}
+	if strings.Join(c.Dropped, ",") != "reasoning" || strings.Join(c.Rewritten, ",") != "max_tokens" {
+		t.Errorf("changes %+v", c)
+	}
+	if req.MaxTokens != 32000 || req.Reasoning == nil {
+		t.Error("Fit changed its argument")
+	}
+	if got, c := Fit(req, "o3"); got.Temperature != nil || strings.Join(c.Dropped, ",") != "temperature" || got.MaxTokens != 32000 {
+		t.Errorf("o3: %+v %+v", got, c)
+	}
+	if got, c := Fit(req, "unknown-model"); got != req || len(c.Dropped)+len(c.Rewritten) != 0 {
+		t.Errorf("an unknown model changed the request: %+v", c)
+	}
+	off := &llm.Request{Reasoning: &llm.Reasoning{Disabled: true}}
+	if got, c := Fit(off, "gemini-2.0-flash-lite"); got.Reasoning != nil || len(c.Dropped) != 0 {
+		t.Errorf("disabled reasoning: %+v %+v", got, c)
+	}
 }
