@@ -104,7 +104,15 @@ func EncodeRequest(r *llm.Request, model string) (body []byte, dropped []string,
 	var drop dropSet
 	out := outRequest{Model: model, Temperature: r.Temperature, TopP: r.TopP, TopK: r.TopK, Stream: r.Stream}
 
-	for _, p := range r.System {
+	// Anthropic has no system turn: inline system text joins the system
+	// prompt, after the leading one, in the order it came.
+	system := r.System
+	for _, m := range r.Messages {
+		if m.Role == llm.RoleSystem {
+			system = append(slices.Clip(system), m.Parts...)
+		}
+	}
+	for _, p := range system {
 		if p.Type != llm.PartText {
 			drop.add("system." + string(p.Type))
 			continue
@@ -325,6 +333,9 @@ func thinkingAllowed(out *outRequest) bool {
 func encodeMessages(msgs []llm.Message, drop *dropSet) ([]outMessage, error) {
 	var out []outMessage
 	for i, m := range msgs {
+		if m.Role == llm.RoleSystem {
+			continue // in the system prompt (EncodeRequest)
+		}
 		if m.Role != llm.RoleUser && m.Role != llm.RoleAssistant {
 			return nil, invalid(fmt.Sprintf("messages[%d].role", i), fmt.Sprintf("messages[%d].role: %q is not a role Anthropic accepts", i, m.Role))
 		}

@@ -66,20 +66,19 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 		return nil, invalid("messages", "messages: at least one message is required")
 	}
 	calls := map[string]string{} // tool_use id → name, to name tool results
-	var inline []llm.Part        // system turns among the messages
+	turns := 0                   // user and assistant turns
 	for i, m := range msgs {
 		if m.Role == "system" {
 			// Claude Code puts part of its system prompt in a
-			// {"role":"system"} turn for models it does not know. The
-			// canonical request holds one system prompt, so the turn
-			// joins it, after the top-level system, as the OpenAI
-			// dialect's system messages do (docs/dialects.md).
+			// {"role":"system"} turn for models it does not know. It
+			// stays at its place: each encoder puts it where its vendor
+			// takes system text (docs/dialects.md).
 			at := fmt.Sprintf("messages[%d].content", i)
 			parts, err := decodeSystem(m.Content, at)
 			if err != nil {
 				return nil, err
 			}
-			inline = append(inline, parts...)
+			r.Messages = append(r.Messages, llm.Message{Role: llm.RoleSystem, Parts: parts})
 			continue
 		}
 		msg, err := decodeMessage(m, i, calls)
@@ -87,9 +86,10 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 			return nil, err
 		}
 		r.Messages = append(r.Messages, msg)
+		turns++
 	}
 
-	if len(r.Messages) == 0 {
+	if turns == 0 {
 		return nil, invalid("messages", "messages: at least one user or assistant message is required")
 	}
 	if raw, ok := present(top, "system"); ok {
@@ -99,7 +99,6 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 		}
 		r.System = sys
 	}
-	r.System = append(r.System, inline...)
 	if raw, ok := present(top, "tools"); ok {
 		if err := decodeTools(raw, r); err != nil {
 			return nil, err

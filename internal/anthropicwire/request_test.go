@@ -72,8 +72,9 @@ func TestDecodeRequest(t *testing.T) {
 // byte-exact, cache_control kept).
 // Claude Code sends part of its system prompt as a {"role":"system"} turn
 // for models it does not know (seen with 2.1.x; the request's roles are
-// ["user","system"]). The turn joins the system prompt, after the
-// top-level system, and the conversation keeps its other turns.
+// ["user","system"]). The turn stays at its place as an llm.RoleSystem
+// message; encoded for Anthropic, which has no such turn, it joins the
+// system prompt after the top-level system.
 func TestInlineSystemTurns(t *testing.T) {
 	body := `{"model":"m","max_tokens":16,"system":"top",
 	  "messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"text","text":"inline"}]},{"role":"assistant","content":"ok"},{"role":"system","content":"more"}]}`
@@ -81,15 +82,34 @@ func TestInlineSystemTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sys []string
-	for _, p := range r.System {
-		sys = append(sys, p.Text)
+	if len(r.System) != 1 || r.System[0].Text != "top" {
+		t.Errorf("system = %+v", r.System)
 	}
-	if !slices.Equal(sys, []string{"top", "inline", "more"}) {
-		t.Errorf("system = %q", sys)
+	var roles []llm.Role
+	for _, m := range r.Messages {
+		roles = append(roles, m.Role)
 	}
-	if len(r.Messages) != 2 || r.Messages[0].Role != llm.RoleUser || r.Messages[1].Role != llm.RoleAssistant {
+	if !slices.Equal(roles, []llm.Role{llm.RoleUser, llm.RoleSystem, llm.RoleAssistant, llm.RoleSystem}) ||
+		r.Messages[1].Parts[0].Text != "inline" || r.Messages[3].Parts[0].Text != "more" {
 		t.Errorf("messages = %+v", r.Messages)
+	}
+	out, _, err := EncodeRequest(r, "claude-sonnet-4-5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		System   []struct{ Text string } `json:"system"`
+		Messages []struct{ Role string } `json:"messages"`
+	}
+	if err := json.Unmarshal(out, &sent); err != nil {
+		t.Fatal(err)
+	}
+	var sys []string
+	for _, b := range sent.System {
+		sys = append(sys, b.Text)
+	}
+	if !slices.Equal(sys, []string{"top", "inline", "more"}) || len(sent.Messages) != 2 {
+		t.Errorf("encoded %s", out)
 	}
 }
 

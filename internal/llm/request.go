@@ -11,13 +11,20 @@ import "encoding/json"
 // The JSON tags exist for golden files and logs, not for any wire format.
 
 // Role is who wrote a message. Tool results are parts of a user message (as
-// in Anthropic Messages and Gemini), so there is no "tool" role; system
-// prompts live in Request.System.
+// in Anthropic Messages and Gemini), so there is no "tool" role. The
+// system prompt that leads the conversation lives in Request.System.
 type Role string
 
 const (
 	RoleUser      Role = "user"
 	RoleAssistant Role = "assistant"
+	// RoleSystem is system text at its place among the turns (Claude Code
+	// sends such a turn for models it does not know). Its parts are text
+	// parts only. Each encoder puts it where its vendor can take it: at
+	// its place for OpenAI-wire vendors, appended to the system prompt for
+	// Anthropic and Gemini, which have no inline system turn
+	// (docs/dialects.md).
+	RoleSystem Role = "system"
 )
 
 // Dialect names a client wire format.
