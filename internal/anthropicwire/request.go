@@ -243,6 +243,9 @@ func decodeMessage(m inMessage, i int, calls map[string]string) (llm.Message, er
 	if err != nil {
 		return msg, err
 	}
+	if msg.Role == llm.RoleAssistant {
+		parts = openEnvelopes(parts)
+	}
 	msg.Parts = parts
 	return msg, nil
 }
@@ -323,8 +326,9 @@ func decodeBlock(b inBlock, at string, calls map[string]string) (llm.Part, error
 		}
 		p.Type, p.Text, p.Signature = llm.PartReasoning, *b.Thinking, *b.Signature
 		// An unsigned thinking block is reasoning this gateway relayed from
-		// another vendor: not Anthropic's, so never sent back to it.
-		if p.Signature != "" {
+		// another vendor: not Anthropic's, so never sent back to it. Nor
+		// is a gateway envelope (envelope.go), opened by decodeMessage.
+		if p.Signature != "" && !strings.HasPrefix(p.Signature, EnvelopePrefix) {
 			p.Origin = Origin
 		}
 	case "redacted_thinking":
