@@ -400,9 +400,16 @@ type wireTool struct {
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
+// toolFields are the tool fields with a canonical home; the others go to
+// llm.Tool.Extra.
+var toolFields = map[string]bool{
+	"type": true, "name": true, "description": true, "input_schema": true, "strict": true, "cache_control": true,
+}
+
 func decodeTools(raw json.RawMessage, r *llm.Request) error {
 	var tools []wireTool
-	if json.Unmarshal(raw, &tools) != nil {
+	var fields []map[string]json.RawMessage
+	if json.Unmarshal(raw, &tools) != nil || json.Unmarshal(raw, &fields) != nil {
 		return invalid("tools", "tools: must be an array of tool objects")
 	}
 	for i, t := range tools {
@@ -418,10 +425,22 @@ func decodeTools(raw json.RawMessage, r *llm.Request) error {
 		if len(bytes.TrimSpace(t.InputSchema)) == 0 || bytes.TrimSpace(t.InputSchema)[0] != '{' {
 			return invalid(at+".input_schema", at+".input_schema: must be a JSON Schema object")
 		}
-		r.Tools = append(r.Tools, llm.Tool{
+		tool := llm.Tool{
 			Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
 			Strict: t.Strict, CacheControl: t.CacheControl,
-		})
+		}
+		// Fields this gateway does not know (Claude Code sends
+		// defer_loading) are kept, to be forwarded to Anthropic or named
+		// as dropped.
+		for k, v := range fields[i] {
+			if !toolFields[k] {
+				if tool.Extra == nil {
+					tool.Extra = map[string]json.RawMessage{}
+				}
+				tool.Extra[k] = v
+			}
+		}
+		r.Tools = append(r.Tools, tool)
 	}
 	return nil
 }

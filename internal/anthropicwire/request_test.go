@@ -460,3 +460,28 @@ func TestDecodeHeadersIgnoresOthers(t *testing.T) {
 		t.Errorf("parts %+v", r.Messages[0].Parts)
 	}
 }
+
+// Tool fields this gateway does not know reach Anthropic as the client
+// sent them, and are named as dropped for a client of another dialect.
+func TestToolExtraFields(t *testing.T) {
+	r, err := DecodeRequest([]byte(`{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}],
+		"tools":[{"name":"a","input_schema":{"type":"object"},"defer_loading":true,"cache_control":{"type":"ephemeral"}}]}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Tools[0].Extra["defer_loading"]) != "true" || len(r.Tools[0].Extra) != 1 {
+		t.Fatalf("extra = %v", r.Tools[0].Extra)
+	}
+	body, dropped, err := EncodeRequest(r, "claude-sonnet-4-5")
+	if err != nil || len(dropped) != 0 {
+		t.Fatal(err, dropped)
+	}
+	if !strings.Contains(string(body), `"tools":[{"name":"a","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"},"defer_loading":true}]`) {
+		t.Errorf("encoded %s", body)
+	}
+	r.Dialect = llm.DialectOpenAI
+	body, dropped, _ = EncodeRequest(r, "claude-sonnet-4-5")
+	if strings.Contains(string(body), "defer_loading") || !slices.Contains(dropped, "tools[].defer_loading") {
+		t.Errorf("another dialect: %s, dropped %v", body, dropped)
+	}
+}

@@ -1,6 +1,9 @@
 package llm
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // This file is the canonical request: the one shape every ingress dialect
 // decodes into and every provider adapter encodes from. It is block-shaped,
@@ -162,6 +165,28 @@ type Tool struct {
 	Parameters   json.RawMessage `json:"parameters,omitempty"`
 	Strict       bool            `json:"strict,omitempty"`
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+	// Extra holds the client's tool fields that have no canonical meaning
+	// (e.g. Anthropic's defer_loading), raw, in Request.Dialect. As with
+	// Request.Extra, only a provider of that dialect forwards them; any
+	// other names each as "tools[].<field>" in
+	// x-switchyard-dropped-params (ToolExtraNames).
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+// ToolExtraNames returns "tools[].<field>" for every field in any tool's
+// Extra, sorted and once each, for the dropped-params header of a
+// provider that cannot forward them.
+func (r *Request) ToolExtraNames() []string {
+	var names []string
+	for _, t := range r.Tools {
+		for k := range t.Extra {
+			if n := "tools[]." + k; !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // ToolChoice says whether and which tools the model must call.

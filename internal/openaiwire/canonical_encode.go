@@ -182,6 +182,11 @@ func EncodeChat(r *llm.Request, model string, opt EncodeOptions) (body []byte, d
 			return nil, nil, invalid(fmt.Sprintf("messages[%d].role", i), fmt.Sprintf("unknown message role %q", m.Role))
 		}
 	}
+	if r.Dialect != llm.DialectOpenAI {
+		// Another dialect's tool fields (Anthropic's defer_loading) mean
+		// nothing here.
+		dropped = append(dropped, r.ToolExtraNames()...)
+	}
 	for _, t := range r.Tools {
 		b.Tools = append(b.Tools, chatTool{Type: "function", Function: chatFunction{
 			Name: t.Name, Description: t.Description, Parameters: t.Parameters, Strict: t.Strict,

@@ -252,6 +252,7 @@ func encode(r *llm.Request, model string, opt encodeOptions) ([]byte, []string, 
 	}
 	sort.Strings(extra)
 	dropped = append(dropped, extra...)
+	dropped = append(dropped, r.ToolExtraNames()...)
 
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)

@@ -2,6 +2,7 @@ package openaicompat_test
 
 import (
 	"encoding/json"
+	"strings"
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/internal/anthropicwire"
@@ -128,4 +129,25 @@ func FuzzApplyCapabilities(f *testing.F) {
 			t.Fatalf("invalid body %s", obj.Bytes())
 		}
 	})
+}
+
+// Claude Code marks tools defer_loading; an OpenAI-wire vendor has no such
+// field, so the client is told it was dropped.
+func TestAnthropicToolFieldsNamed(t *testing.T) {
+	req, err := anthropicwire.DecodeRequest([]byte(`{"model":"gpt-4o","max_tokens":100,
+		"tools":[{"name":"a","input_schema":{"type":"object"},"defer_loading":true},{"name":"b","input_schema":{"type":"object"}}],
+		"messages":[{"role":"user","content":"hi"}]}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res := pt.Generate(t, config.Provider{Type: "openai", BaseURL: "/v1"}, "/chat/completions", fakeupstream.TextCompletion("ok"), req)
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := res.Header.Get("X-Switchyard-Dropped-Params"); got != "tools[].defer_loading" {
+		t.Errorf("dropped = %q", got)
+	}
+	if strings.Contains(string(res.Sent.Body), "defer_loading") {
+		t.Errorf("sent %s", res.Sent.Body)
+	}
 }
