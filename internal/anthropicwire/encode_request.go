@@ -35,7 +35,7 @@ type outRequest struct {
 	MaxTokens     int               `json:"max_tokens"`
 	System        []outBlock        `json:"system,omitempty"`
 	Messages      []outMessage      `json:"messages"`
-	Tools         []wireTool        `json:"tools,omitempty"`
+	Tools         []json.RawMessage `json:"tools,omitempty"`
 	ToolChoice    *wireToolChoice   `json:"tool_choice,omitempty"`
 	Thinking      *wireThinking     `json:"thinking,omitempty"`
 	OutputConfig  *wireOutputConfig `json:"output_config,omitempty"`
@@ -105,7 +105,15 @@ func EncodeRequest(r *llm.Request, model string) (body []byte, dropped []string,
 	var drop dropSet
 	out := outRequest{Model: model, Temperature: r.Temperature, TopP: r.TopP, TopK: r.TopK, Stream: r.Stream}
 
-	for _, p := range r.System {
+	// Anthropic has no system turn: inline system text joins the system
+	// prompt, after the leading one, in the order it came.
+	system := r.System
+	for _, m := range r.Messages {
+		if m.Role == llm.RoleSystem {
+			system = append(slices.Clip(system), m.Parts...)
+		}
+	}
+	for _, p := range system {
 		if p.Type != llm.PartText {
 			drop.add("system." + string(p.Type))
 			continue
@@ -125,7 +133,16 @@ func EncodeRequest(r *llm.Request, model string) (body []byte, dropped []string,
 		if len(bytes.TrimSpace(schema)) == 0 {
 			schema = json.RawMessage(`{"type":"object"}`)
 		}
-		out.Tools = append(out.Tools, wireTool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict, CacheControl: t.CacheControl})
+		tb, err := marshal(wireTool{Name: t.Name, Description: t.Description, InputSchema: schema, Strict: t.Strict, CacheControl: t.CacheControl})
+		if err != nil {
+			return nil, nil, invalid("tools", "tool "+t.Name+": the input schema is not valid JSON")
+		}
+		out.Tools = append(out.Tools, appendToolExtra(tb, t, r.Dialect))
+	}
+	if r.Dialect != llm.DialectAnthropic {
+		for _, name := range r.ToolExtraNames() {
+			drop.add(name)
+		}
 	}
 	encodeToolChoice(r, &out, &drop)
 
@@ -200,6 +217,32 @@ func appendExtra(body []byte, r *llm.Request, drop *dropSet) []byte {
 		b.Write(kb)
 		b.WriteByte(':')
 		b.Write(bytes.TrimSpace(v))
+	}
+	b.WriteByte('}')
+	return b.Bytes()
+}
+
+// appendToolExtra adds an Anthropic client's unknown tool fields (such as
+// defer_loading) to the encoded tool, so that they reach Anthropic as
+// sent; another dialect's are named as dropped by EncodeRequest.
+func appendToolExtra(tool []byte, t llm.Tool, d llm.Dialect) json.RawMessage {
+	if d != llm.DialectAnthropic || len(t.Extra) == 0 {
+		return tool
+	}
+	keys := make([]string, 0, len(t.Extra))
+	for k := range t.Extra {
+		if !toolFields[k] && json.Valid(t.Extra[k]) {
+			keys = append(keys, k)
+		}
+	}
+	sort.Strings(keys)
+	b := bytes.NewBuffer(tool[: len(tool)-1 : len(tool)-1]) // without the closing brace
+	for _, k := range keys {
+		kb, _ := json.Marshal(k)
+		b.WriteByte(',')
+		b.Write(kb)
+		b.WriteByte(':')
+		b.Write(bytes.TrimSpace(t.Extra[k]))
 	}
 	b.WriteByte('}')
 	return b.Bytes()
@@ -326,6 +369,9 @@ func thinkingAllowed(out *outRequest) bool {
 func encodeMessages(msgs []llm.Message, drop *dropSet) ([]outMessage, error) {
 	var out []outMessage
 	for i, m := range msgs {
+		if m.Role == llm.RoleSystem {
+			continue // in the system prompt (EncodeRequest)
+		}
 		if m.Role != llm.RoleUser && m.Role != llm.RoleAssistant {
 			return nil, invalid(fmt.Sprintf("messages[%d].role", i), fmt.Sprintf("messages[%d].role: %q is not a role Anthropic accepts", i, m.Role))
 		}

@@ -113,8 +113,9 @@ func messageID(id string) string {
 func EncodeResponse(r *llm.Response) []byte {
 	out := outResponse{ID: messageID(r.ID), Type: "message", Role: "assistant", Model: r.Model, Content: []outContent{}, Usage: wireUsageOf(r.Usage)}
 	tools := false
+	envelopes := 0 // blocks that are no canonical part, left out of ids
 	for _, p := range r.Parts {
-		c, ok := contentStart(p, len(out.Content))
+		c, ok := contentStart(p, len(out.Content)-envelopes)
 		if !ok {
 			continue
 		}
@@ -124,6 +125,10 @@ func EncodeResponse(r *llm.Response) []byte {
 		case llm.PartToolCall:
 			tools = true
 			c.Input = toolInput(p.ToolCall.Arguments)
+			if needsEnvelope(p.ToolCall) {
+				out.Content = append(out.Content, envelopeBlock(p.ToolCall, c.ID))
+				envelopes++
+			}
 		case llm.PartReasoning:
 			if p.Redacted == "" {
 				c.Thinking = ptr(p.Text)
@@ -193,6 +198,11 @@ type StreamEncoder struct {
 	kind     llm.PartType
 	signed   bool // the open thinking block's signature is Anthropic's
 	tools    bool
+	// held is the open tool call of another vendor's origin, kept back
+	// until it ends: its signature may come in any delta, and its
+	// envelope block must go before the tool_use (envelope.go).
+	held      *heldCall
+	envelopes int // envelope blocks written, left out of tool ids
 
 	usage     llm.Usage
 	reasoning strings.Builder
@@ -253,7 +263,7 @@ func (e *StreamEncoder) add(ev llm.Event) {
 		if ev.Part == nil {
 			return
 		}
-		c, ok := contentStart(*ev.Part, e.blocks)
+		c, ok := contentStart(*ev.Part, e.blocks-e.envelopes)
 		e.open, e.skipping, e.part, e.kind = true, !ok, ev.Index, ev.Part.Type
 		if !ok {
 			return
@@ -261,6 +271,10 @@ func (e *StreamEncoder) add(ev llm.Event) {
 		e.signed = ev.Part.Origin == Origin
 		if ev.Part.Type == llm.PartToolCall {
 			e.tools = true
+			if tc := ev.Part.ToolCall; tc.Origin != "" && tc.Origin != Origin {
+				e.held = &heldCall{start: c, call: *tc}
+				return
+			}
 		}
 		e.event("content_block_start", struct {
 			Type         string     `json:"type"`
@@ -269,6 +283,11 @@ func (e *StreamEncoder) add(ev llm.Event) {
 		}{"content_block_start", e.blocks, c})
 	case llm.EventDelta:
 		if !e.open || e.skipping || ev.Index != e.part {
+			return
+		}
+		if h := e.held; h != nil {
+			h.args.WriteString(ev.Arguments)
+			h.call.Signature += ev.Signature
 			return
 		}
 		switch e.kind {
@@ -363,6 +382,11 @@ func (e *StreamEncoder) closeBlock() {
 	if e.skipping {
 		return
 	}
+	if h := e.held; h != nil {
+		e.held = nil
+		e.flushHeld(h)
+		return
+	}
 	e.event("content_block_stop", struct {
 		Type  string `json:"type"`
 		Index int    `json:"index"`
@@ -392,4 +416,41 @@ func sseEvent(name string, data []byte) []byte {
 	b = append(b, "\ndata: "...)
 	b = append(b, data...)
 	return append(b, "\n\n"...)
+}
+
+// heldCall is a tool call kept back by the StreamEncoder.
+type heldCall struct {
+	start outContent // its content_block_start block
+	call  llm.ToolCall
+	args  strings.Builder
+}
+
+// flushHeld writes a held tool call: its envelope block when it was
+// signed, then the tool_use block with its arguments in one delta, as
+// EncodeResponse writes them.
+func (e *StreamEncoder) flushHeld(h *heldCall) {
+	type blockStart struct {
+		Type         string     `json:"type"`
+		Index        int        `json:"index"`
+		ContentBlock outContent `json:"content_block"`
+	}
+	type blockStop struct {
+		Type  string `json:"type"`
+		Index int    `json:"index"`
+	}
+	if needsEnvelope(&h.call) {
+		env := envelopeBlock(&h.call, h.start.ID)
+		sig := *env.Signature
+		env.Signature = ptr("")
+		e.event("content_block_start", blockStart{"content_block_start", e.blocks, env})
+		e.delta(wireDelta{Type: "signature_delta", Signature: &sig}, true)
+		e.event("content_block_stop", blockStop{"content_block_stop", e.blocks})
+		e.blocks++
+		e.envelopes++
+	}
+	e.event("content_block_start", blockStart{"content_block_start", e.blocks, h.start})
+	args := h.args.String()
+	e.delta(wireDelta{Type: "input_json_delta", PartialJSON: &args}, args != "")
+	e.event("content_block_stop", blockStop{"content_block_stop", e.blocks})
+	e.blocks++
 }

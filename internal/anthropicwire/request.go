@@ -66,20 +66,19 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 		return nil, invalid("messages", "messages: at least one message is required")
 	}
 	calls := map[string]string{} // tool_use id → name, to name tool results
-	var inline []llm.Part        // system turns among the messages
+	turns := 0                   // user and assistant turns
 	for i, m := range msgs {
 		if m.Role == "system" {
 			// Claude Code puts part of its system prompt in a
-			// {"role":"system"} turn for models it does not know. The
-			// canonical request holds one system prompt, so the turn
-			// joins it, after the top-level system, as the OpenAI
-			// dialect's system messages do (docs/dialects.md).
+			// {"role":"system"} turn for models it does not know. It
+			// stays at its place: each encoder puts it where its vendor
+			// takes system text (docs/dialects.md).
 			at := fmt.Sprintf("messages[%d].content", i)
 			parts, err := decodeSystem(m.Content, at)
 			if err != nil {
 				return nil, err
 			}
-			inline = append(inline, parts...)
+			r.Messages = append(r.Messages, llm.Message{Role: llm.RoleSystem, Parts: parts})
 			continue
 		}
 		msg, err := decodeMessage(m, i, calls)
@@ -87,9 +86,10 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 			return nil, err
 		}
 		r.Messages = append(r.Messages, msg)
+		turns++
 	}
 
-	if len(r.Messages) == 0 {
+	if turns == 0 {
 		return nil, invalid("messages", "messages: at least one user or assistant message is required")
 	}
 	if raw, ok := present(top, "system"); ok {
@@ -99,7 +99,6 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 		}
 		r.System = sys
 	}
-	r.System = append(r.System, inline...)
 	if raw, ok := present(top, "tools"); ok {
 		if err := decodeTools(raw, r); err != nil {
 			return nil, err
@@ -244,6 +243,9 @@ func decodeMessage(m inMessage, i int, calls map[string]string) (llm.Message, er
 	if err != nil {
 		return msg, err
 	}
+	if msg.Role == llm.RoleAssistant {
+		parts = openEnvelopes(parts)
+	}
 	msg.Parts = parts
 	return msg, nil
 }
@@ -324,8 +326,9 @@ func decodeBlock(b inBlock, at string, calls map[string]string) (llm.Part, error
 		}
 		p.Type, p.Text, p.Signature = llm.PartReasoning, *b.Thinking, *b.Signature
 		// An unsigned thinking block is reasoning this gateway relayed from
-		// another vendor: not Anthropic's, so never sent back to it.
-		if p.Signature != "" {
+		// another vendor: not Anthropic's, so never sent back to it. Nor
+		// is a gateway envelope (envelope.go), opened by decodeMessage.
+		if p.Signature != "" && !strings.HasPrefix(p.Signature, EnvelopePrefix) {
 			p.Origin = Origin
 		}
 	case "redacted_thinking":
@@ -397,9 +400,16 @@ type wireTool struct {
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
 }
 
+// toolFields are the tool fields with a canonical home; the others go to
+// llm.Tool.Extra.
+var toolFields = map[string]bool{
+	"type": true, "name": true, "description": true, "input_schema": true, "strict": true, "cache_control": true,
+}
+
 func decodeTools(raw json.RawMessage, r *llm.Request) error {
 	var tools []wireTool
-	if json.Unmarshal(raw, &tools) != nil {
+	var fields []map[string]json.RawMessage
+	if json.Unmarshal(raw, &tools) != nil || json.Unmarshal(raw, &fields) != nil {
 		return invalid("tools", "tools: must be an array of tool objects")
 	}
 	for i, t := range tools {
@@ -415,10 +425,22 @@ func decodeTools(raw json.RawMessage, r *llm.Request) error {
 		if len(bytes.TrimSpace(t.InputSchema)) == 0 || bytes.TrimSpace(t.InputSchema)[0] != '{' {
 			return invalid(at+".input_schema", at+".input_schema: must be a JSON Schema object")
 		}
-		r.Tools = append(r.Tools, llm.Tool{
+		tool := llm.Tool{
 			Name: t.Name, Description: t.Description, Parameters: t.InputSchema,
 			Strict: t.Strict, CacheControl: t.CacheControl,
-		})
+		}
+		// Fields this gateway does not know (Claude Code sends
+		// defer_loading) are kept, to be forwarded to Anthropic or named
+		// as dropped.
+		for k, v := range fields[i] {
+			if !toolFields[k] {
+				if tool.Extra == nil {
+					tool.Extra = map[string]json.RawMessage{}
+				}
+				tool.Extra[k] = v
+			}
+		}
+		r.Tools = append(r.Tools, tool)
 	}
 	return nil
 }

@@ -72,8 +72,9 @@ func TestDecodeRequest(t *testing.T) {
 // byte-exact, cache_control kept).
 // Claude Code sends part of its system prompt as a {"role":"system"} turn
 // for models it does not know (seen with 2.1.x; the request's roles are
-// ["user","system"]). The turn joins the system prompt, after the
-// top-level system, and the conversation keeps its other turns.
+// ["user","system"]). The turn stays at its place as an llm.RoleSystem
+// message; encoded for Anthropic, which has no such turn, it joins the
+// system prompt after the top-level system.
 func TestInlineSystemTurns(t *testing.T) {
 	body := `{"model":"m","max_tokens":16,"system":"top",
 	  "messages":[{"role":"user","content":"hi"},{"role":"system","content":[{"type":"text","text":"inline"}]},{"role":"assistant","content":"ok"},{"role":"system","content":"more"}]}`
@@ -81,15 +82,34 @@ func TestInlineSystemTurns(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var sys []string
-	for _, p := range r.System {
-		sys = append(sys, p.Text)
+	if len(r.System) != 1 || r.System[0].Text != "top" {
+		t.Errorf("system = %+v", r.System)
 	}
-	if !slices.Equal(sys, []string{"top", "inline", "more"}) {
-		t.Errorf("system = %q", sys)
+	var roles []llm.Role
+	for _, m := range r.Messages {
+		roles = append(roles, m.Role)
 	}
-	if len(r.Messages) != 2 || r.Messages[0].Role != llm.RoleUser || r.Messages[1].Role != llm.RoleAssistant {
+	if !slices.Equal(roles, []llm.Role{llm.RoleUser, llm.RoleSystem, llm.RoleAssistant, llm.RoleSystem}) ||
+		r.Messages[1].Parts[0].Text != "inline" || r.Messages[3].Parts[0].Text != "more" {
 		t.Errorf("messages = %+v", r.Messages)
+	}
+	out, _, err := EncodeRequest(r, "claude-sonnet-4-5")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sent struct {
+		System   []struct{ Text string } `json:"system"`
+		Messages []struct{ Role string } `json:"messages"`
+	}
+	if err := json.Unmarshal(out, &sent); err != nil {
+		t.Fatal(err)
+	}
+	var sys []string
+	for _, b := range sent.System {
+		sys = append(sys, b.Text)
+	}
+	if !slices.Equal(sys, []string{"top", "inline", "more"}) || len(sent.Messages) != 2 {
+		t.Errorf("encoded %s", out)
 	}
 }
 
@@ -438,5 +458,30 @@ func TestDecodeHeadersIgnoresOthers(t *testing.T) {
 	}
 	if !reflect.DeepEqual(r.Messages[0].Parts, []llm.Part{{Type: llm.PartText, Text: "x"}}) {
 		t.Errorf("parts %+v", r.Messages[0].Parts)
+	}
+}
+
+// Tool fields this gateway does not know reach Anthropic as the client
+// sent them, and are named as dropped for a client of another dialect.
+func TestToolExtraFields(t *testing.T) {
+	r, err := DecodeRequest([]byte(`{"model":"m","max_tokens":10,"messages":[{"role":"user","content":"hi"}],
+		"tools":[{"name":"a","input_schema":{"type":"object"},"defer_loading":true,"cache_control":{"type":"ephemeral"}}]}`), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(r.Tools[0].Extra["defer_loading"]) != "true" || len(r.Tools[0].Extra) != 1 {
+		t.Fatalf("extra = %v", r.Tools[0].Extra)
+	}
+	body, dropped, err := EncodeRequest(r, "claude-sonnet-4-5")
+	if err != nil || len(dropped) != 0 {
+		t.Fatal(err, dropped)
+	}
+	if !strings.Contains(string(body), `"tools":[{"name":"a","input_schema":{"type":"object"},"cache_control":{"type":"ephemeral"},"defer_loading":true}]`) {
+		t.Errorf("encoded %s", body)
+	}
+	r.Dialect = llm.DialectOpenAI
+	body, dropped, _ = EncodeRequest(r, "claude-sonnet-4-5")
+	if strings.Contains(string(body), "defer_loading") || !slices.Contains(dropped, "tools[].defer_loading") {
+		t.Errorf("another dialect: %s, dropped %v", body, dropped)
 	}
 }

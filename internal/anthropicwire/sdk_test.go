@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"io"
 	"net/http"
+	"strings"
 	"testing"
 
 	anthropic "github.com/anthropics/anthropic-sdk-go/v2"
@@ -145,7 +146,7 @@ func TestPitfall19_SDKReadsTranslated(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	msg := sdkDecode(t, out)
+	msg := withoutEnvelope(t, sdkDecode(t, out), "call_1")
 	want := *resp
 	want.Parts = append([]llm.Part(nil), resp.Parts...)
 	want.Parts[3] = llm.Part{Type: llm.PartToolCall, ToolCall: &llm.ToolCall{ID: "toolu_switchyard_3", Name: "now", Arguments: "{}"}}
@@ -158,7 +159,7 @@ func TestPitfall19_SDKReadsTranslated(t *testing.T) {
 	if err := json.Unmarshal(EncodeResponse(resp), &whole); err != nil {
 		t.Fatal(err)
 	}
-	checkSDKMessage(t, whole, &want)
+	checkSDKMessage(t, withoutEnvelope(t, whole, "call_1"), &want)
 
 	for r, wire := range map[llm.StopReason]string{
 		llm.StopEndTurn: "end_turn", llm.StopError: "end_turn", "": "end_turn", llm.StopSequence: "stop_sequence",
@@ -173,6 +174,29 @@ func TestPitfall19_SDKReadsTranslated(t *testing.T) {
 			t.Errorf("%q: SDK stop %q %q, want %q", r, msg.StopReason, msg.StopSequence, wire)
 		}
 	}
+}
+
+// withoutEnvelope checks that msg holds one envelope block (envelope.go),
+// right before the tool_use block of call id, and returns msg without it.
+func withoutEnvelope(t *testing.T, msg anthropic.Message, id string) anthropic.Message {
+	t.Helper()
+	var kept []anthropic.ContentBlockUnion
+	found := false
+	for i, c := range msg.Content {
+		if c.Type == "thinking" && strings.HasPrefix(c.Signature, EnvelopePrefix) {
+			if found || i+1 >= len(msg.Content) || msg.Content[i+1].ID != id || c.Thinking != "" {
+				t.Errorf("envelope block %d misplaced in %+v", i, msg.Content)
+			}
+			found = true
+			continue
+		}
+		kept = append(kept, c)
+	}
+	if !found {
+		t.Errorf("no envelope block for %s", id)
+	}
+	msg.Content = kept
+	return msg
 }
 
 // TestPitfall10_SDKReadsErrorEvent: the error event a server writes after

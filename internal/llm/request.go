@@ -1,6 +1,9 @@
 package llm
 
-import "encoding/json"
+import (
+	"encoding/json"
+	"slices"
+)
 
 // This file is the canonical request: the one shape every ingress dialect
 // decodes into and every provider adapter encodes from. It is block-shaped,
@@ -11,13 +14,20 @@ import "encoding/json"
 // The JSON tags exist for golden files and logs, not for any wire format.
 
 // Role is who wrote a message. Tool results are parts of a user message (as
-// in Anthropic Messages and Gemini), so there is no "tool" role; system
-// prompts live in Request.System.
+// in Anthropic Messages and Gemini), so there is no "tool" role. The
+// system prompt that leads the conversation lives in Request.System.
 type Role string
 
 const (
 	RoleUser      Role = "user"
 	RoleAssistant Role = "assistant"
+	// RoleSystem is system text at its place among the turns (Claude Code
+	// sends such a turn for models it does not know). Its parts are text
+	// parts only. Each encoder puts it where its vendor can take it: at
+	// its place for OpenAI-wire vendors, appended to the system prompt for
+	// Anthropic and Gemini, which have no inline system turn
+	// (docs/dialects.md).
+	RoleSystem Role = "system"
 )
 
 // Dialect names a client wire format.
@@ -155,6 +165,28 @@ type Tool struct {
 	Parameters   json.RawMessage `json:"parameters,omitempty"`
 	Strict       bool            `json:"strict,omitempty"`
 	CacheControl json.RawMessage `json:"cache_control,omitempty"`
+	// Extra holds the client's tool fields that have no canonical meaning
+	// (e.g. Anthropic's defer_loading), raw, in Request.Dialect. As with
+	// Request.Extra, only a provider of that dialect forwards them; any
+	// other names each as "tools[].<field>" in
+	// x-switchyard-dropped-params (ToolExtraNames).
+	Extra map[string]json.RawMessage `json:"extra,omitempty"`
+}
+
+// ToolExtraNames returns "tools[].<field>" for every field in any tool's
+// Extra, sorted and once each, for the dropped-params header of a
+// provider that cannot forward them.
+func (r *Request) ToolExtraNames() []string {
+	var names []string
+	for _, t := range r.Tools {
+		for k := range t.Extra {
+			if n := "tools[]." + k; !slices.Contains(names, n) {
+				names = append(names, n)
+			}
+		}
+	}
+	slices.Sort(names)
+	return names
 }
 
 // ToolChoice says whether and which tools the model must call.

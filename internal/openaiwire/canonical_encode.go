@@ -18,6 +18,10 @@ type EncodeOptions struct {
 	// name, llama.cpp), "reasoning" (newer vLLM, Ollama), or "" to drop
 	// reasoning on replay (OpenAI, Azure, Mistral and xAI take none).
 	ReasoningField string
+	// LeadingSystemOnly puts inline system turns (llm.RoleSystem) into
+	// the leading system message instead of at their place, for servers
+	// whose chat templates accept system text only before the first turn.
+	LeadingSystemOnly bool
 }
 
 // Request bodies are built from these types rather than maps so that key
@@ -96,7 +100,9 @@ type (
 //
 // Translation choices:
 //   - the system parts become one system message, joined by blank lines:
-//     some OpenAI-compatible servers' chat templates take only one.
+//     some OpenAI-compatible servers' chat templates take only one. An
+//     inline system turn becomes a system message at its place, or joins
+//     the first one with opt.LeadingSystemOnly.
 //   - a user message's tool results become one tool message each, in
 //     order, and the rest of the message (text, images) a user message
 //     after them, because OpenAI requires the tool messages to follow the
@@ -147,10 +153,12 @@ func EncodeChat(r *llm.Request, model string, opt EncodeOptions) (body []byte, d
 		// client's markers go nowhere, and it should know.
 		dropped = append(dropped, "cache_control")
 	}
-	var system []string
-	for _, p := range r.System {
-		if p.Type == llm.PartText && p.Text != "" {
-			system = append(system, p.Text)
+	system := systemText(r.System)
+	if opt.LeadingSystemOnly {
+		for _, m := range r.Messages {
+			if m.Role == llm.RoleSystem {
+				system = append(system, systemText(m.Parts)...)
+			}
 		}
 	}
 	if len(system) > 0 {
@@ -158,6 +166,12 @@ func EncodeChat(r *llm.Request, model string, opt EncodeOptions) (body []byte, d
 	}
 	for i, m := range r.Messages {
 		switch m.Role {
+		case llm.RoleSystem:
+			// OpenAI's models read a later system message as an
+			// instruction from that point on.
+			if text := systemText(m.Parts); len(text) > 0 && !opt.LeadingSystemOnly {
+				b.Messages = append(b.Messages, chatMessage{Role: "system", Content: strings.Join(text, "\n\n")})
+			}
 		case llm.RoleUser:
 			b.Messages = appendUser(b.Messages, m)
 		case llm.RoleAssistant:
@@ -169,6 +183,11 @@ func EncodeChat(r *llm.Request, model string, opt EncodeOptions) (body []byte, d
 		default:
 			return nil, nil, invalid(fmt.Sprintf("messages[%d].role", i), fmt.Sprintf("unknown message role %q", m.Role))
 		}
+	}
+	if r.Dialect != llm.DialectOpenAI {
+		// Another dialect's tool fields (Anthropic's defer_loading) mean
+		// nothing here.
+		dropped = append(dropped, r.ToolExtraNames()...)
 	}
 	for _, t := range r.Tools {
 		b.Tools = append(b.Tools, chatTool{Type: "function", Function: chatFunction{
@@ -231,6 +250,17 @@ func EncodeChat(r *llm.Request, model string, opt EncodeOptions) (body []byte, d
 		}
 	}
 	return obj.Bytes(), dropped, nil
+}
+
+// systemText is the non-empty text of system parts.
+func systemText(parts []llm.Part) []string {
+	var out []string
+	for _, p := range parts {
+		if p.Type == llm.PartText && p.Text != "" {
+			out = append(out, p.Text)
+		}
+	}
+	return out
 }
 
 func appendOnce(list []string, s string) []string {

@@ -416,3 +416,35 @@ func TestPitfall4_AnthropicThinkingNotReplayedElsewhere(t *testing.T) {
 		t.Errorf("body %s dropped %v", body, dropped)
 	}
 }
+
+// An inline system turn (llm.RoleSystem, as the Anthropic ingress decodes
+// Claude Code's) is a system message at its place, or joins the leading
+// one for servers that take system text only first.
+func TestEncodeInlineSystem(t *testing.T) {
+	text := func(s string) []llm.Part { return []llm.Part{{Type: llm.PartText, Text: s}} }
+	r := &llm.Request{System: text("top"), Messages: []llm.Message{
+		{Role: llm.RoleUser, Parts: text("hi")},
+		{Role: llm.RoleSystem, Parts: text("be brief")},
+		{Role: llm.RoleSystem, Parts: text("")}, // nothing to say: no message
+		{Role: llm.RoleAssistant, Parts: text("ok")},
+	}}
+	for _, tt := range []struct {
+		opt  openaiwire.EncodeOptions
+		want string
+	}{
+		{openaiwire.EncodeOptions{}, `[{"role":"system","content":"top"},{"role":"user","content":"hi"},{"role":"system","content":"be brief"},{"role":"assistant","content":"ok"}]`},
+		{openaiwire.EncodeOptions{LeadingSystemOnly: true}, `[{"role":"system","content":"top\n\nbe brief"},{"role":"user","content":"hi"},{"role":"assistant","content":"ok"}]`},
+	} {
+		body, dropped, err := openaiwire.EncodeChat(r, "m", tt.opt)
+		if err != nil || len(dropped) != 0 {
+			t.Fatal(err, dropped)
+		}
+		var got struct{ Messages json.RawMessage }
+		if err := json.Unmarshal(body, &got); err != nil {
+			t.Fatal(err)
+		}
+		if string(got.Messages) != tt.want {
+			t.Errorf("%+v: messages %s\nwant %s", tt.opt, got.Messages, tt.want)
+		}
+	}
+}

@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/switchyard-ai/switchyard/internal/anthropicwire"
+	"github.com/switchyard-ai/switchyard/internal/capability"
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -71,7 +72,11 @@ func (p *Provider) version() string {
 
 // Generate implements provider.Provider.
 func (p *Provider) Generate(ctx context.Context, req *llm.Request, model string) (*provider.Generation, error) {
-	body, dropped, err := p.encode(req, model)
+	// What the model cannot take is taken out first (docs/capabilities.md):
+	// Claude Code asks every model for max_tokens 32000, which the older
+	// ones refuse.
+	fitted, changes := capability.Fit(req, model)
+	body, dropped, err := p.encode(fitted, model)
 	if err != nil {
 		return nil, err
 	}
@@ -80,8 +85,11 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request, model string)
 		return nil, err
 	}
 	g := &provider.Generation{Header: passHeaders(resp.Header)}
-	if len(dropped) > 0 {
+	if dropped = append(changes.Dropped, dropped...); len(dropped) > 0 {
 		g.Header.Set("X-Switchyard-Dropped-Params", strings.Join(dropped, ","))
+	}
+	if len(changes.Rewritten) > 0 {
+		g.Header.Set("X-Switchyard-Rewritten-Params", strings.Join(changes.Rewritten, ","))
 	}
 	if req.Stream {
 		g.Events = anthropicwire.DecodeStream(resp.Body)

@@ -30,5 +30,9 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 		// The name vLLM (before its rename), llama.cpp and SGLang read;
 		// servers that know neither ignore the field.
 		ReasoningField: "reasoning_content",
+		// Many open models' chat templates refuse a system message after
+		// the first turn (they raise an error such as "System role must
+		// be at the beginning"), so inline system text goes first.
+		LeadingSystemOnly: true,
 	})
 }

@@ -127,8 +127,16 @@ func encode(r *llm.Request, model string, opt encodeOptions) ([]byte, []string, 
 	var w wireRequest
 	var dropped []string
 
+	// Gemini has no system turn: inline system text (llm.RoleSystem)
+	// joins systemInstruction, after the leading prompt, in order.
 	var sys []part
-	for _, p := range r.System {
+	system := r.System
+	for _, m := range r.Messages {
+		if m.Role == llm.RoleSystem {
+			system = append(slices.Clip(system), m.Parts...)
+		}
+	}
+	for _, p := range system {
 		if p.Type == llm.PartText && p.Text != "" {
 			sys = append(sys, textPart(p.Text))
 		}
@@ -244,6 +252,7 @@ func encode(r *llm.Request, model string, opt encodeOptions) ([]byte, []string, 
 	}
 	sort.Strings(extra)
 	dropped = append(dropped, extra...)
+	dropped = append(dropped, r.ToolExtraNames()...)
 
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
@@ -268,6 +277,8 @@ func encodeMessages(msgs []llm.Message) ([]content, error) {
 	for i, m := range msgs {
 		var role string
 		switch m.Role {
+		case llm.RoleSystem:
+			continue // in systemInstruction (encode)
 		case llm.RoleUser:
 			role = "user"
 		case llm.RoleAssistant:

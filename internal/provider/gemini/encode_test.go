@@ -376,3 +376,23 @@ func TestPitfall5_ForeignCallsGetSkipSignature(t *testing.T) {
 		}
 	}
 }
+
+// Gemini has no inline system turn: llm.RoleSystem text joins
+// systemInstruction, after the leading prompt, and the turns around it
+// merge as any two turns of one role do.
+func TestEncodeInlineSystem(t *testing.T) {
+	text := func(s string) []llm.Part { return []llm.Part{{Type: llm.PartText, Text: s}} }
+	r := &llm.Request{Model: "gemini-2.5-pro", System: text("top"), Messages: []llm.Message{
+		{Role: llm.RoleUser, Parts: text("hi")},
+		{Role: llm.RoleSystem, Parts: text("be brief")},
+		{Role: llm.RoleUser, Parts: text("again")},
+	}}
+	body, _, err := gemini.EncodeRequest(r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := `{"contents":[{"role":"user","parts":[{"text":"hi"},{"text":"again"}]}],"systemInstruction":{"parts":[{"text":"top"},{"text":"be brief"}]}}`
+	if string(body) != want {
+		t.Errorf("got  %s\nwant %s", body, want)
+	}
+}

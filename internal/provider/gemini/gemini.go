@@ -49,6 +49,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/switchyard-ai/switchyard/internal/capability"
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/provider"
@@ -124,7 +125,10 @@ func (a *Adapter) Models() []string { return a.cfg.Models }
 
 // Generate implements provider.Provider.
 func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) (*provider.Generation, error) {
-	body, dropped, err := encode(req, model, encodeOptions{legacySchema: a.legacySchema})
+	// What the model cannot take is taken out first (docs/capabilities.md):
+	// thinkingConfig to a model without thinking is a 400.
+	fitted, changes := capability.Fit(req, model)
+	body, dropped, err := encode(fitted, model, encodeOptions{legacySchema: a.legacySchema})
 	if err != nil {
 		return nil, err
 	}
@@ -133,8 +137,11 @@ func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) 
 		return nil, err
 	}
 	g := &provider.Generation{Header: http.Header{}}
-	if len(dropped) > 0 {
+	if dropped = append(changes.Dropped, dropped...); len(dropped) > 0 {
 		g.Header.Set("X-Switchyard-Dropped-Params", strings.Join(dropped, ","))
+	}
+	if len(changes.Rewritten) > 0 {
+		g.Header.Set("X-Switchyard-Rewritten-Params", strings.Join(changes.Rewritten, ","))
 	}
 	if req.Stream {
 		g.Events = newStream(resp.Body)

@@ -58,6 +58,10 @@ type Quirks struct {
 	// want it back (DeepSeek 400s without it on tool-call turns), or ""
 	// for vendors that take none. See openaiwire.EncodeOptions.
 	ReasoningField string
+	// LeadingSystemOnly: the vendor takes system text only before the
+	// first turn, so Generate puts inline system turns there. See
+	// openaiwire.EncodeOptions.
+	LeadingSystemOnly bool
 }
 
 // ChunkQuirk rewrites the decoded chunks (or whole responses) a vendor sends
@@ -113,7 +117,7 @@ func (a *Adapter) Models() []string { return a.cfg.Models }
 // quirk applies to it as to a client's own request; the normalised answer
 // is then decoded into canonical events.
 func (a *Adapter) Generate(ctx context.Context, req *llm.Request, model string) (*provider.Generation, error) {
-	body, dropped, err := openaiwire.EncodeChat(req, model, openaiwire.EncodeOptions{ReasoningField: a.q.ReasoningField})
+	body, dropped, err := openaiwire.EncodeChat(req, model, openaiwire.EncodeOptions{ReasoningField: a.q.ReasoningField, LeadingSystemOnly: a.q.LeadingSystemOnly})
 	if err != nil {
 		return nil, err
 	}
@@ -182,11 +186,14 @@ func (a *Adapter) Chat(ctx context.Context, req *openaiwire.ChatRequest, model s
 	body := jsonobj.Object{Fields: append([]jsonobj.Field(nil), req.Body.Fields...)}
 	body.SetString("model", model)
 	var notes Notes
+	ApplyCapabilities(model, &body, &notes)
 	if a.q.PrepareChat != nil {
-		var err error
-		if notes, err = a.q.PrepareChat(model, &body); err != nil {
+		vendor, err := a.q.PrepareChat(model, &body)
+		if err != nil {
 			return nil, err
 		}
+		notes.Dropped = append(notes.Dropped, vendor.Dropped...)
+		notes.Rewritten = append(notes.Rewritten, vendor.Rewritten...)
 	}
 	if req.Stream {
 		if a.q.NoStreamOptions {
