@@ -58,6 +58,10 @@ type Quirks struct {
 	// want it back (DeepSeek 400s without it on tool-call turns), or ""
 	// for vendors that take none. See openaiwire.EncodeOptions.
 	ReasoningField string
+	// Responses: the vendor also serves the OpenAI Responses API at
+	// {base}/responses, so Responses-dialect requests are forwarded to it
+	// as they are (see responses.go).
+	Responses bool
 }
 
 // ChunkQuirk rewrites the decoded chunks (or whole responses) a vendor sends
