@@ -270,6 +270,30 @@ type Store interface {
 	// DeleteSecret removes a secret; ErrNotFound if there is none.
 	DeleteSecret(ctx context.Context, name string) error
 
+	// PutResponse stores a Responses API response. ID is required; a
+	// zero CreatedAt is set to now; an ID already stored fails with an
+	// error wrapping ErrDuplicate. PreviousID is not checked: the response
+	// it names may be deleted later anyway (see ResponseChain).
+	PutResponse(ctx context.Context, r StoredResponse) error
+	// Response returns the stored response with this id, or ErrNotFound.
+	Response(ctx context.Context, id string) (StoredResponse, error)
+	// DeleteResponse removes a stored response; ErrNotFound if there is
+	// none. Responses that name it as their previous one are kept, and
+	// their chains are broken from then on.
+	DeleteResponse(ctx context.Context, id string) error
+	// ResponseChain returns the response with this id and its ancestors
+	// through PreviousID, oldest first: the conversation a request naming
+	// id as previous_response_id continues. limit (which must be
+	// positive) is the most responses returned; a longer chain fails with
+	// an error wrapping ErrChainTooLong (as does a cycle). ErrNotFound
+	// (wrapped, naming the id) if the response or an ancestor is missing
+	// (the walk looks one step past limit): a conversation with a hole
+	// cannot be replayed.
+	ResponseChain(ctx context.Context, id string, limit int) ([]StoredResponse, error)
+	// DeleteResponsesBefore removes the responses created before t and
+	// returns how many it removed: a retention policy's sweep.
+	DeleteResponsesBefore(ctx context.Context, t time.Time) (int64, error)
+
 	Ping(ctx context.Context) error
 	Close() error
 }

@@ -37,6 +37,11 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 		// Clients name deployments, which the data plane does not list
 		// (its /models lists base models); only the management API does.
 		NoModelList: cfg.APIVersion != "",
+		// The v1 surface serves the Responses API at /openai/v1/responses
+		// with the model in the body, as OpenAI does. The classic surface
+		// has it at another path and with preview api-versions only, so a
+		// provider configured for that surface translates instead.
+		Responses: cfg.APIVersion == "",
 	})
 }
 

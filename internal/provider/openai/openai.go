@@ -17,6 +17,7 @@ func New(cfg config.Provider, opts provider.Options) (provider.Provider, error) 
 	return openaicompat.New(cfg, opts, openaicompat.Quirks{
 		BaseURL:     "https://api.openai.com/v1",
 		PrepareChat: PrepareChat,
+		Responses:   true,
 	})
 }
 

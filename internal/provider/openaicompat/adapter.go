@@ -62,6 +62,10 @@ type Quirks struct {
 	// first turn, so Generate puts inline system turns there. See
 	// openaiwire.EncodeOptions.
 	LeadingSystemOnly bool
+	// Responses: the vendor also serves the OpenAI Responses API at
+	// {base}/responses, so Responses-dialect requests are forwarded to it
+	// as they are (see responses.go).
+	Responses bool
 }
 
 // ChunkQuirk rewrites the decoded chunks (or whole responses) a vendor sends
@@ -171,11 +175,21 @@ func (s *usageStream) Next() (llm.Event, error) {
 }
 
 // Speaks implements provider.Native: an OpenAI-wire vendor takes OpenAI
-// Chat requests as they come.
-func (a *Adapter) Speaks(d llm.Dialect) bool { return d == llm.DialectOpenAI }
+// Chat requests as they come, and Responses requests when it serves that
+// API too (Quirks.Responses).
+func (a *Adapter) Speaks(d llm.Dialect) bool {
+	return d == llm.DialectOpenAI || (d == llm.DialectResponses && a.q.Responses)
+}
 
 // Forward implements provider.Native.
 func (a *Adapter) Forward(ctx context.Context, req *provider.NativeRequest, model string) (*provider.Reply, error) {
+	switch {
+	case !a.Speaks(req.Dialect):
+		return nil, &llm.Error{Kind: llm.KindServer, Class: "config",
+			Message: fmt.Sprintf("provider %q (type %s) does not forward %q requests", a.cfg.Name, a.cfg.Type, req.Dialect)}
+	case req.Dialect == llm.DialectResponses:
+		return a.forwardResponses(ctx, req, model)
+	}
 	return a.Chat(ctx, &openaiwire.ChatRequest{Body: req.Body, Stream: req.Stream, IncludeUsage: req.IncludeUsage}, model)
 }
 

@@ -16,6 +16,7 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/dialect/chat"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
+	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
@@ -76,6 +77,66 @@ func Chat(t *testing.T, cfg config.Provider, resp fakeupstream.Response, body st
 	}
 	res.Usage, res.Reasoning = reply.Stream.Usage(), reply.Stream.Reasoning()
 	return res
+}
+
+// Forward sends body, a request in dialect d, through the native path of a
+// provider of cfg's type (which must implement provider.Native) whose
+// upstream answers with resp on every path ending in pathSuffix. Chunks
+// holds the stream's Next results one by one; Out is their concatenation.
+func Forward(t *testing.T, cfg config.Provider, pathSuffix string, resp fakeupstream.Response, d llm.Dialect, body string, stream bool) ForwardResult {
+	t.Helper()
+	fake := fakeupstream.New()
+	t.Cleanup(fake.Close)
+	fake.Handle(pathSuffix, resp)
+	p := newProvider(t, cfg, fake)
+	n, ok := p.(provider.Native)
+	if !ok {
+		t.Fatalf("provider type %s does not implement provider.Native", cfg.Type)
+	}
+	obj, err := jsonobj.Parse([]byte(body))
+	if err != nil {
+		t.Fatalf("bad test request: %v", err)
+	}
+	model, _ := obj.String("model")
+	var res ForwardResult
+	reply, err := n.Forward(context.Background(), &provider.NativeRequest{Dialect: d, Body: obj, Stream: stream}, modelOf(t, model))
+	res.Sent = fake.LastRequest()
+	if err != nil {
+		res.Err = asLLM(t, err)
+		return res
+	}
+	res.Header = reply.Header
+	if reply.Stream == nil {
+		res.Out, res.Usage, res.Reasoning = reply.Body, reply.Usage, reply.Reasoning
+		return res
+	}
+	defer reply.Stream.Close()
+	if m, ok := reply.Stream.(interface{ Meter() *llm.Meter }); ok {
+		res.Meter = m.Meter()
+	}
+	for {
+		chunk, err := reply.Stream.Next()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			res.Err = asLLM(t, err)
+			break
+		}
+		res.Chunks = append(res.Chunks, bytes.Clone(chunk))
+		res.Out = append(res.Out, chunk...)
+	}
+	res.Usage, res.Reasoning = reply.Stream.Usage(), reply.Stream.Reasoning()
+	return res
+}
+
+// ForwardResult is what one Forward call produced.
+type ForwardResult struct {
+	Result
+	// Chunks are the stream's Next results, in order.
+	Chunks [][]byte
+	// Meter is the stream's meter, when it has one.
+	Meter *llm.Meter
 }
 
 func newProvider(t *testing.T, cfg config.Provider, fake *fakeupstream.Server) provider.Provider {

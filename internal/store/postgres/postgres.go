@@ -223,4 +223,23 @@ var migrations = []string{
 	// 6: where each request's usage came from: the vendor, or an estimate
 	// for a stream that ended before its usage event.
 	`ALTER TABLE request_logs ADD COLUMN usage_source TEXT NOT NULL DEFAULT ''`,
+	// 7: Responses API responses kept for previous_response_id and GET
+	// /v1/responses/{id}. No foreign key from previous_id: deleting a
+	// response must not delete (or be refused by) the turns after it.
+	// The primary key includes previous_id, so the ancestor walk is an
+	// index-only scan that never reads the large columns;
+	// responses_created_at serves retention sweeps.
+	`CREATE TABLE responses (
+		id           TEXT NOT NULL,
+		key_id       TEXT NOT NULL DEFAULT '',
+		previous_id  TEXT NOT NULL DEFAULT '',
+		created_at   TIMESTAMPTZ NOT NULL,
+		model        TEXT NOT NULL DEFAULT '',
+		body         BYTEA NOT NULL,
+		input_items  BYTEA NOT NULL,
+		conversation BYTEA NOT NULL,
+		instructions BYTEA NOT NULL,
+		CONSTRAINT responses_pkey PRIMARY KEY (id) INCLUDE (previous_id)
+	);
+	CREATE INDEX responses_created_at ON responses (created_at)`,
 }

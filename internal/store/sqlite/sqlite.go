@@ -271,4 +271,23 @@ var migrations = []string{
 	// 6: where each request's usage came from: the vendor, or an estimate
 	// for a stream that ended before its usage event.
 	`ALTER TABLE request_logs ADD COLUMN usage_source TEXT NOT NULL DEFAULT ''`,
+	// 7: Responses API responses kept for previous_response_id and GET
+	// /v1/responses/{id}. No foreign key from previous_id: deleting a
+	// response must not delete (or be refused by) the turns after it.
+	// The ancestor walk looks rows up by primary key and reads only
+	// previous_id: the small columns come first, so SQLite never loads
+	// the overflow pages of the large ones for it. responses_created_at
+	// serves retention sweeps.
+	`CREATE TABLE responses (
+		id           TEXT NOT NULL PRIMARY KEY,
+		key_id       TEXT NOT NULL DEFAULT '',
+		previous_id  TEXT NOT NULL DEFAULT '',
+		created_at   INTEGER NOT NULL,
+		model        TEXT NOT NULL DEFAULT '',
+		body         BLOB NOT NULL,
+		input_items  BLOB NOT NULL,
+		conversation BLOB NOT NULL,
+		instructions BLOB NOT NULL
+	);
+	CREATE INDEX responses_created_at ON responses (created_at)`,
 }
