@@ -13,15 +13,18 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
-// Only a vendor whose quirks say so speaks the Responses dialect; no
-// adapter speaks the others natively (yet).
+// Only a vendor whose quirks say so speaks the Responses dialect; every
+// one speaks OpenAI Chat, and none Anthropic Messages.
 func TestSpeaks(t *testing.T) {
 	for _, q := range []Quirks{{}, {Responses: true}} {
 		a := &Adapter{q: q}
 		if got := a.Speaks(llm.DialectResponses); got != q.Responses {
 			t.Errorf("Responses %v: Speaks(responses) = %v", q.Responses, got)
 		}
-		for _, d := range []llm.Dialect{llm.DialectOpenAI, llm.DialectAnthropic, ""} {
+		if !a.Speaks(llm.DialectOpenAI) {
+			t.Errorf("Speaks(openai) = false")
+		}
+		for _, d := range []llm.Dialect{llm.DialectAnthropic, ""} {
 			if a.Speaks(d) {
 				t.Errorf("Speaks(%q) = true", d)
 			}
