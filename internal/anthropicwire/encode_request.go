@@ -94,12 +94,13 @@ func (d *dropSet) add(name string) {
 // dropped names the canonical fields, and the client's extra fields, that
 // Anthropic has no place for; the caller reports them to the client.
 //
-// The encoding applies the rules the API enforces (PROTOCOLS.md 5.2):
-// empty and whitespace-only text blocks are dropped (pitfall 13);
-// consecutive messages of one role are merged, and in a user message the
-// tool results come first, in the order of the calls they answer (pitfall
-// 14); reasoning is replayed only when Anthropic made it, byte for byte
-// (pitfall 4).
+// The encoding applies the rules the API enforces
+// (docs/protocols.md#anthropic-request): empty and whitespace-only text blocks are
+// dropped (docs/protocols.md#trap-empty-text); consecutive messages of one role
+// are merged, and in a user message the tool results come first, in the
+// order of the calls they answer (docs/protocols.md#trap-tool-results); reasoning
+// is replayed only when Anthropic made it, byte for byte
+// (docs/protocols.md#trap-signatures).
 func EncodeRequest(r *llm.Request, model string) (body []byte, dropped []string, err error) {
 	var drop dropSet
 	out := outRequest{Model: model, Temperature: r.Temperature, TopP: r.TopP, TopK: r.TopK, Stream: r.Stream}
@@ -366,7 +367,7 @@ func encodeMessages(msgs []llm.Message, drop *dropSet) ([]outMessage, error) {
 
 // orderToolResults moves the tool results of a user message to its front,
 // in the order of the calls in the assistant message before it; the API
-// requires both (PROTOCOLS.md 5.2, pitfall 14).
+// requires both (docs/protocols.md#anthropic-request, #trap-tool-results).
 func orderToolResults(blocks, prev []outBlock) {
 	order := map[string]int{}
 	for _, b := range prev {
@@ -390,7 +391,7 @@ func encodePart(p llm.Part, at string, drop *dropSet) (outBlock, bool, error) {
 	switch p.Type {
 	case llm.PartText:
 		if strings.TrimSpace(p.Text) == "" {
-			return outBlock{}, false, nil // pitfall 13
+			return outBlock{}, false, nil // docs/protocols.md#trap-empty-text
 		}
 		return outBlock{Type: "text", Text: ptr(p.Text), CacheControl: p.CacheControl}, true, nil
 	case llm.PartImage:
@@ -446,7 +447,7 @@ func encodePart(p llm.Part, at string, drop *dropSet) (outBlock, bool, error) {
 			return outBlock{Type: "redacted_thinking", Data: ptr(p.Redacted)}, true, nil
 		}
 		// Kept even with empty text (display: omitted): the signature is
-		// what the API checks (pitfall 4).
+		// what the API checks (docs/protocols.md#trap-signatures).
 		return outBlock{Type: "thinking", Thinking: ptr(p.Text), Signature: ptr(p.Signature)}, true, nil
 	}
 	drop.add(string(p.Type))

@@ -51,8 +51,8 @@ type outputTokensDetails struct {
 	ThinkingTokens int64 `json:"thinking_tokens"`
 }
 
-// wireUsageOf converts canonical usage back to Anthropic's counters (table
-// 11.2): input_tokens excludes both cache counters.
+// wireUsageOf converts canonical usage back to Anthropic's counters
+// (docs/protocols.md#map-usage): input_tokens excludes both cache counters.
 func wireUsageOf(u llm.Usage) outUsage {
 	w := outUsage{
 		InputTokens:              max(u.InputTokens-u.CachedInputTokens-u.CacheWriteTokens, 0),
@@ -66,11 +66,12 @@ func wireUsageOf(u llm.Usage) outUsage {
 	return w
 }
 
-// stopReasonOut maps a canonical stop reason to Anthropic's (table 11.1).
+// stopReasonOut maps a canonical stop reason to Anthropic's
+// (docs/protocols.md#map-stop-reasons).
 // StopError, a vendor failure reported as a finish reason, becomes
 // end_turn: Anthropic has no such reason and clients must still get a
 // well-formed message. A turn that called tools reports tool_use whatever
-// the vendor said (pitfall 6).
+// the vendor said (docs/protocols.md#trap-gemini-stop).
 func stopReasonOut(r llm.StopReason, calledTools bool) string {
 	switch r {
 	case llm.StopMaxTokens:

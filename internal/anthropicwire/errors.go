@@ -19,7 +19,8 @@ var errorTypes = map[string]bool{
 	"timeout_error": true, "overloaded_error": true,
 }
 
-// ErrorType is the Anthropic error type for e (PROTOCOLS.md 5.7, 11.3).
+// ErrorType is the Anthropic error type for e (docs/protocols.md#anthropic-errors,
+// #map-errors).
 func ErrorType(e *llm.Error) string {
 	if errorTypes[e.Type] {
 		return e.Type
@@ -76,7 +77,7 @@ func ErrorBody(e *llm.Error) []byte {
 }
 
 // ErrorEvent is e as a mid-stream Anthropic error event, the way the API
-// reports failures after HTTP 200 (PROTOCOLS.md 5.4).
+// reports failures after HTTP 200 (docs/protocols.md#anthropic-stream).
 func ErrorEvent(e *llm.Error) []byte {
 	return sseEvent("error", ErrorBody(e))
 }

@@ -32,8 +32,8 @@ func FuzzDecodeStream(f *testing.F) {
 }
 
 // FuzzStreamEncoder: whatever the decoder accepts, the encoder turns into
-// a stream that decodes to the same response (pitfall 4: thinking,
-// signatures and redacted data survive byte for byte).
+// a stream that decodes to the same response (docs/protocols.md#trap-signatures:
+// thinking, signatures and redacted data survive byte for byte).
 func FuzzStreamEncoder(f *testing.F) {
 	addStreamSeeds(f)
 	f.Fuzz(func(t *testing.T, body []byte) {

@@ -1,5 +1,5 @@
 // Package anthropicwire translates the Anthropic Messages wire format
-// (PROTOCOLS.md section 5) to and from the canonical model in package llm.
+// (docs/protocols.md#anthropic) to and from the canonical model in package llm.
 //
 // Both directions live here because both sides of the gateway need them:
 // the /v1/messages ingress decodes client requests and encodes responses,
@@ -20,7 +20,7 @@ import (
 
 // Origin is the llm.Part.Origin of reasoning state made by Anthropic. Only
 // parts with this origin have their signature or redacted data sent back
-// to Anthropic (PROTOCOLS.md pitfall 4).
+// to Anthropic (docs/protocols.md#trap-signatures).
 const Origin = "anthropic"
 
 // HeaderBeta is the header a client may send for the vendor, kept in

@@ -6,7 +6,6 @@ import (
 	"io"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/provider/upstream"
 	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
@@ -47,7 +46,7 @@ func (s *usageState) merge(u *wireUsage) {
 	}
 }
 
-// canonical converts per PROTOCOLS.md table 11.2: Anthropic's input_tokens
+// canonical converts per docs/protocols.md#map-usage: Anthropic's input_tokens
 // counts only the tokens after the last cache breakpoint, so the canonical
 // input is the sum of the three input counters.
 func (s usageState) canonical() llm.Usage {
@@ -60,8 +59,9 @@ func (s usageState) canonical() llm.Usage {
 	}
 }
 
-// StopReason maps an Anthropic stop_reason to the canonical one (table
-// 11.1). An unknown or absent reason is an end of turn.
+// StopReason maps an Anthropic stop_reason to the canonical one
+// (docs/protocols.md#map-stop-reasons). An unknown or absent reason is an
+// end of turn.
 func StopReason(s string) llm.StopReason {
 	switch s {
 	case "max_tokens":
@@ -243,9 +243,15 @@ func (s *stream) step() {
 	}
 	ev, err := s.r.Next()
 	if err != nil {
-		s.err = upstream.ReadError(err)
+		s.err = llm.ReadError(err)
 		return
 	}
+	s.handle(ev)
+}
+
+// handle queues the canonical events one upstream event produces, or sets
+// s.err.
+func (s *stream) handle(ev sse.Event) {
 	if ev.Comment || ev.Data == nil {
 		return
 	}
@@ -315,7 +321,7 @@ func (s *stream) step() {
 		s.err = errorFromEvent(ev.Data)
 	}
 	// ping and event types added after this was written are ignored
-	// (PROTOCOLS.md section 1).
+	// (docs/protocols.md#sse).
 }
 
 func (s *stream) emit(ev llm.Event) { s.queue = append(s.queue, ev) }
@@ -373,7 +379,7 @@ func (s *stream) delta(upstream int, e streamEvent) {
 			s.emit(llm.Event{Type: llm.EventDelta, Index: i, Signature: d.Signature})
 		}
 	case "input_json_delta":
-		// The first fragment is often "" (PROTOCOLS.md 5.4).
+		// The first fragment is often "" (docs/protocols.md#anthropic-stream).
 		if d.PartialJSON != "" {
 			s.hasArgs = true
 			s.emit(llm.Event{Type: llm.EventDelta, Index: i, Arguments: d.PartialJSON})

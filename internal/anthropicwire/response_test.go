@@ -75,7 +75,7 @@ func TestDecodeResponseErrors(t *testing.T) {
 }
 
 // TestErrorRendering checks the Anthropic-dialect error body, event and
-// status for each kind (PROTOCOLS.md 5.7, 11.3).
+// status for each kind (docs/protocols.md#anthropic-errors, #map-errors).
 func TestErrorRendering(t *testing.T) {
 	for _, tc := range []struct {
 		e      llm.Error

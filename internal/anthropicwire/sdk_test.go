@@ -14,8 +14,9 @@ import (
 )
 
 // These tests read what the encoders write with the official Go SDK,
-// anthropic-sdk-go v2, the way a client of the gateway would (pitfall 19:
-// every emitted event must satisfy the SDK's types).
+// anthropic-sdk-go v2, the way a client of the gateway would
+// (docs/protocols.md#trap-sdk-shape: every emitted event must satisfy the SDK's
+// types).
 
 // sdkStream parses an event stream with the SDK and accumulates the
 // message. err is the stream's error (an error event), if any.
@@ -92,7 +93,8 @@ func checkSDKMessage(t *testing.T, msg anthropic.Message, want *llm.Response) {
 
 // TestPitfall19_SDKReadsTranscripts: the recorded streams and messages,
 // decoded and encoded again (streamed and whole), are read by the SDK as
-// the same message, signatures and redacted data byte-exact (pitfall 4).
+// the same message, signatures and redacted data byte-exact
+// (docs/protocols.md#trap-signatures).
 func TestPitfall19_SDKReadsTranscripts(t *testing.T) {
 	for _, name := range streamTranscripts {
 		t.Run(name, func(t *testing.T) {

@@ -113,9 +113,10 @@ func TestDecodeStreamTranscripts(t *testing.T) {
 // TestStreamRoundTrip encodes the decoded transcripts back into Anthropic
 // SSE and checks that our decoder and the official SDK both recover the
 // same message: thinking text, signatures and redacted data byte-exact
-// (pitfall 4), tool input intact (pitfall 1), usage per table 11.2
-// (pitfall 7). Package sdktest checks the same output with the official
-// SDK (pitfall 19).
+// (docs/protocols.md#trap-signatures), tool input intact
+// (docs/protocols.md#trap-tool-arguments), usage per docs/protocols.md#map-usage
+// (#trap-cached-tokens). Package sdktest checks the same output with the
+// official SDK (docs/protocols.md#trap-sdk-shape).
 func TestStreamRoundTrip(t *testing.T) {
 	for _, name := range streamTranscripts {
 		t.Run(name, func(t *testing.T) {
@@ -293,7 +294,7 @@ func TestStopReasons(t *testing.T) {
 
 // TestDecodeStreamSkipsUnknown: unknown events and server-tool blocks are
 // ignored; parts are tracked by the upstream block index and the canonical
-// indexes stay dense (pitfall 2).
+// indexes stay dense (docs/protocols.md#trap-tool-call-index).
 func TestDecodeStreamSkipsUnknown(t *testing.T) {
 	body := sseOf(evStart,
 		`{"type":"content_block_start","index":0,"content_block":{"type":"server_tool_use","id":"srvtoolu_1","name":"web_search","input":{}}}`,
@@ -338,7 +339,7 @@ func TestPitfall1_ToolArgumentsWhole(t *testing.T) {
 		t.Errorf("calls %+v %+v", a, b)
 	}
 	// A turn with tool calls reports tool_use even if the vendor said
-	// "stop" (pitfall 6).
+	// "stop" (docs/protocols.md#trap-gemini-stop).
 	if back.StopReason != llm.StopToolUse {
 		t.Errorf("stop reason %q", back.StopReason)
 	}

@@ -14,6 +14,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/dialect/chat"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
@@ -412,7 +413,7 @@ func (x *exec) chat(ctx context.Context, rt *router.Route, unit string, body []b
 		}
 		defer release()
 		t0 := time.Now()
-		rep, err := provider.Chat(ctx, t.Provider, req, t.Model)
+		rep, err := chat.Send(ctx, t.Provider, req, t.Model)
 		if err == nil {
 			mu.Lock()
 			latency = time.Since(t0)

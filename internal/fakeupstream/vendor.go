@@ -6,8 +6,9 @@ import (
 )
 
 // Replies in the shapes of vendors other than OpenAI: their model lists
-// and error bodies, as their APIs document them (PROTOCOLS.md sections 5
-// and 6), for the demo vendors and the adapters' tests.
+// and error bodies, as their APIs document them
+// (docs/protocols.md#anthropic-errors and #gemini-errors), for the demo
+// vendors and the adapters' tests.
 
 // OpenAIModels returns a GET /v1/models reply in OpenAI's shape, which
 // xAI, DeepSeek, Mistral and most OpenAI-compatible servers share.

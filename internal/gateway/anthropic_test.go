@@ -97,9 +97,9 @@ func TestAnthropicBadInput(t *testing.T) {
 	}
 }
 
-// PROTOCOLS.md pitfall 10: an overloaded vendor is Anthropic's 529
-// overloaded_error to an Anthropic client whoever the vendor was, and
-// pitfall 9: it carries a retry-after.
+// An overloaded vendor is Anthropic's 529 overloaded_error to an Anthropic
+// client whoever the vendor was (docs/protocols.md#trap-overloaded), and it
+// carries a retry-after (docs/protocols.md#trap-retry-after).
 func TestPitfall10_OverloadedIs529ForAnthropicClients(t *testing.T) {
 	e := matrixEnv(t)
 	e.fake.Handle("/chat/completions", fakeupstream.ServerError(503))
@@ -125,8 +125,9 @@ func TestPitfall10_OverloadedIs529ForAnthropicClients(t *testing.T) {
 	}
 }
 
-// Pitfall 10: a stream that fails after it started ends with Anthropic's
-// event: error, which the SDK reports, never as a silent success.
+// A stream that fails after it started ends with Anthropic's event: error,
+// which the SDK reports, never as a silent success
+// (docs/protocols.md#trap-overloaded).
 func TestPitfall10_MidStreamErrorEvent(t *testing.T) {
 	e := matrixEnv(t)
 	cut := fakeupstream.TextStream(10, "w ", true)
@@ -148,9 +149,9 @@ func TestPitfall10_MidStreamErrorEvent(t *testing.T) {
 	}
 }
 
-// Pitfall 4: an Anthropic thinking signature and a redacted block reach the
-// client byte-exact and, replayed on the next turn, reach Anthropic
-// byte-exact, in order.
+// An Anthropic thinking signature and a redacted block reach the client
+// byte-exact and, replayed on the next turn, reach Anthropic byte-exact, in
+// order (docs/protocols.md#trap-signatures).
 func TestPitfall4_ThinkingReplayedByteExact(t *testing.T) {
 	e := matrixEnv(t)
 	e.fake.Handle("/v1/messages", fakeupstream.MustTranscript("anthropic-messages-stream-redacted-thinking.sse"))
@@ -306,7 +307,7 @@ func TestAnthropicModels(t *testing.T) {
 	}
 }
 
-// PROTOCOLS.md pitfall 18: tool payloads survive translation both ways,
+// Tool payloads survive translation both ways (docs/protocols.md#trap-tool-payloads),
 // including a multi-turn history with parallel calls and their results,
 // tool_choice and parallel_tool_calls.
 func TestPitfall18_ToolPayloadsAcrossDialects(t *testing.T) {
@@ -401,7 +402,8 @@ func TestPitfall18_ToolPayloadsAcrossDialects(t *testing.T) {
 
 // Parallel calls streamed by Anthropic (two tool_use blocks) and Gemini
 // (two functionCall parts in one chunk) reach both dialects' clients as two
-// calls with their arguments (pitfalls 1 and 2).
+// calls with their arguments (docs/protocols.md#trap-tool-arguments and
+// #trap-tool-call-index).
 func TestParallelToolCallStreams(t *testing.T) {
 	anthropicStream := "event: message_start\n" +
 		`data: {"type":"message_start","message":{"id":"msg_p","type":"message","role":"assistant","model":"claude-sonnet-4-5","content":[],"stop_reason":null,"stop_sequence":null,"usage":{"input_tokens":20,"cache_creation_input_tokens":0,"cache_read_input_tokens":0,"output_tokens":1}}}` + "\n\n" +

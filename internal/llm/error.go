@@ -1,9 +1,12 @@
 package llm
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/http"
+
+	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
 // ErrorKind classifies a failure independently of any dialect; each ingress
@@ -78,4 +81,22 @@ func AsError(err error) *Error {
 		return e
 	}
 	return &Error{Kind: KindServer, Class: "internal", Message: "internal error"}
+}
+
+// ReadError turns a failure to read a streamed answer into the failure the
+// client sees: the error itself when it already is one, the client gone,
+// a timeout, an oversized event, or else a stream cut before its end.
+func ReadError(err error) *Error {
+	var le *Error
+	switch {
+	case errors.As(err, &le):
+		return le
+	case errors.Is(err, context.Canceled):
+		return &Error{Kind: KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
+	case errors.Is(err, context.DeadlineExceeded):
+		return &Error{Kind: KindTimeout, Class: "upstream_timeout", Message: "the upstream stream timed out"}
+	case errors.Is(err, sse.ErrEventTooLarge):
+		return &Error{Kind: KindUpstream, Class: "upstream_malformed", Message: "the upstream sent a stream event larger than the gateway accepts"}
+	}
+	return &Error{Kind: KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before it was complete"}
 }

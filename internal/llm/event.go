@@ -7,8 +7,8 @@ import (
 	"strings"
 )
 
-// StopReason is why the model stopped, in canonical terms (PROTOCOLS.md
-// table 11.1).
+// StopReason is why the model stopped, in canonical terms
+// (docs/protocols.md#map-stop-reasons).
 type StopReason string
 
 const (

@@ -102,7 +102,7 @@ type Part struct {
 	// Signature is opaque vendor state that must be replayed byte-exact:
 	// Anthropic's thinking signature, or Gemini's thoughtSignature on a
 	// text or thought part. Origin says which vendor family made it; it is
-	// sent back only to that family (PROTOCOLS.md pitfall 4).
+	// sent back only to that family (docs/protocols.md#trap-signatures).
 	Signature string `json:"signature,omitempty"`
 	// Redacted is the data of an Anthropic redacted_thinking block, byte
 	// for byte. A reasoning part with Redacted set has no Text.

@@ -3,7 +3,7 @@
 package llm
 
 // Usage is token usage with explicit semantics, whatever the vendor reported.
-// Vendors disagree on what their counters include (see PROTOCOLS.md 11.2):
+// Vendors disagree on what their counters include (see docs/protocols.md#map-usage):
 // adapters normalise into this shape so that cost and limits never depend on
 // which vendor served a request.
 type Usage struct {

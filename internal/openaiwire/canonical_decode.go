@@ -28,7 +28,8 @@ type wireMessage struct {
 	ToolCalls  []wireToolCall  `json:"tool_calls"`
 	ToolCallID *string         `json:"tool_call_id"`
 	// Reasoning under either name: DeepSeek, vLLM and llama.cpp use
-	// reasoning_content, newer vLLM and Ollama use reasoning (pitfall 16).
+	// reasoning_content, newer vLLM and Ollama use reasoning
+	// (docs/protocols.md#trap-reasoning-field).
 	ReasoningContent *string `json:"reasoning_content"`
 	Reasoning        *string `json:"reasoning"`
 	Refusal          *string `json:"refusal"`
@@ -47,7 +48,8 @@ type wireToolCall struct {
 
 // extraContent is the convention by which Gemini's OpenAI-compatible
 // endpoint, and clients that speak to it, carry a tool call's
-// thoughtSignature through the OpenAI wire format (pitfall 5).
+// thoughtSignature through the OpenAI wire format
+// (docs/protocols.md#trap-gemini-thought-signature).
 type extraContent struct {
 	Google *googleExtra `json:"google,omitempty"`
 }
@@ -108,11 +110,12 @@ type wireResponseFormat struct {
 //     keeping it an instruction is closer than demoting it to user text;
 //     only its position is lost.
 //   - consecutive tool messages become one user message of tool_result
-//     parts in order (pitfall 14), and a user message right after them
+//     parts in order (docs/protocols.md#trap-tool-results), and a user message
+//     right after them
 //     joins that message, after the results, so the turn alternation the
 //     other vendors require holds.
 //   - empty text (content "" on a tool-call turn) makes no part: several
-//     vendors reject empty text blocks (pitfall 13).
+//     vendors reject empty text blocks (docs/protocols.md#trap-empty-text).
 //   - content the canonical model cannot carry (audio, files, custom
 //     tools, allowed_tools, the legacy function role) is an error rather
 //     than a silent loss.
@@ -289,8 +292,9 @@ func decodeMessages(r *llm.Request, raw []byte) error {
 
 func decodeAssistant(m wireMessage, param string, names map[string]string) (llm.Message, error) {
 	msg := llm.Message{Role: llm.RoleAssistant}
-	// Reasoning came before the answer, so it is the first part (pitfall
-	// 16): vendors that replay it expect that order.
+	// Reasoning came before the answer, so it is the first part
+	// (docs/protocols.md#trap-reasoning-field): vendors that replay it expect that
+	// order.
 	reasoning := m.ReasoningContent
 	if reasoning == nil || *reasoning == "" {
 		reasoning = m.Reasoning

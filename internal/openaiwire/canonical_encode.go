@@ -105,12 +105,14 @@ type (
 //     message's own parts, headed by a note naming the call. A result's
 //     IsError has no field here; the text says what went wrong.
 //   - reasoning is replayed in opt.ReasoningField, also on tool-call turns
-//     (DeepSeek answers 400 without it there, pitfall 16). Anthropic
+//     (DeepSeek answers 400 without it there,
+//     docs/protocols.md#trap-reasoning-field). Anthropic
 //     thinking is never sent: its text is only meaningful to Anthropic
 //     together with its signature, it is opaque state for another vendor,
 //     and redacted thinking has no text at all.
 //   - a Gemini tool-call signature goes in extra_content.google
-//     .thought_signature (pitfall 5); Anthropic cache_control markers and
+//     .thought_signature (docs/protocols.md#trap-gemini-thought-signature);
+//     Anthropic cache_control markers and
 //     signatures of other origins are dropped silently, being state no
 //     OpenAI-wire vendor reads.
 //   - MaxTokens is sent as max_completion_tokens, OpenAI's current name;

@@ -104,7 +104,7 @@ func firstNonEmpty(ss ...*string) string {
 
 // stopReason maps a finish_reason to the canonical stop reason. It decides
 // from content first: OpenAI itself answers tool calls with "stop" when
-// tool_choice names a function (PROTOCOLS.md 2.6).
+// tool_choice names a function (docs/protocols.md#openai-finish-reasons).
 func stopReason(finish string, toolCalls bool) llm.StopReason {
 	switch finish {
 	case "length":

@@ -27,8 +27,8 @@ type ByteStream interface {
 //     closes the open part and opens the next (text resuming after
 //     reasoning is a new part, nothing is lost).
 //   - every field of every delta is read, in the order reasoning, content,
-//     tool calls (pitfall 3); tool calls are assembled by index, not id
-//     (pitfall 2).
+//     tool calls (docs/protocols.md#trap-mixed-delta); tool calls are assembled
+//     by index, not id (docs/protocols.md#trap-tool-call-index).
 //   - the first tool call streams live. Parallel calls may interleave their
 //     fragments, and a closed part cannot be reopened, so the live call
 //     stays open and every part that begins after it (another call, or
@@ -36,7 +36,8 @@ type ByteStream interface {
 //     call whose first delta lacks its id or name is held back too, since
 //     a part's id and name are fixed when it starts.
 //   - usage is taken from whichever chunk carries it (the last one wins,
-//     before or after finish_reason, pitfall 8), and Stop is emitted only
+//     before or after finish_reason, docs/protocols.md#trap-stream-usage), and
+//     Stop is emitted only
 //     at [DONE]: a stream that ends without it is cut (class
 //     "stream_cut"), whatever finish_reason said.
 //   - only choice 0 is read; the gateway never asks for n > 1; chunks
@@ -177,7 +178,8 @@ func (d *streamDecoder) step() error {
 		return e
 	}
 	// Azure's first chunk (prompt_filter_results, no id, no choices) carries
-	// nothing canonical; Start waits for the response's id (pitfall 11).
+	// nothing canonical; Start waits for the response's id
+	// (docs/protocols.md#trap-azure-first-chunk).
 	if !d.started && (c.ID != "" || len(c.Choices) > 0 || c.Usage != nil) {
 		d.started = true
 		d.emit(llm.Event{Type: llm.EventStart, ID: c.ID, Model: c.Model})

@@ -105,7 +105,8 @@ func (e *StreamEncoder) event(ev llm.Event) {
 				return
 			}
 			// The first delta of a call has its index, id, type, name and
-			// empty arguments; the arguments follow (pitfall 2).
+			// empty arguments; the arguments follow
+			// (docs/protocols.md#trap-tool-call-index).
 			e.toolIndex = e.tools
 			e.tools++
 			e.gemini = p.ToolCall.Origin == "gemini"
@@ -147,7 +148,8 @@ func (e *StreamEncoder) event(ev llm.Event) {
 	}
 }
 
-// start writes the first chunk, which carries the role (pitfall 19), once.
+// start writes the first chunk, which carries the role
+// (docs/protocols.md#trap-sdk-shape), once.
 func (e *StreamEncoder) start() {
 	if e.started {
 		return

@@ -277,7 +277,7 @@ func marshalJSON(t *testing.T, v any) []byte {
 }
 
 // sdkDecode parses an encoded stream with the official SDK and accumulates
-// it, failing on any chunk the SDK rejects (pitfall 19).
+// it, failing on any chunk the SDK rejects (docs/protocols.md#trap-sdk-shape).
 func sdkDecode(t *testing.T, out []byte) (openai.ChatCompletionAccumulator, []openai.ChatCompletionChunk) {
 	t.Helper()
 	resp := &http.Response{Header: http.Header{"Content-Type": {"text/event-stream"}}, Body: io.NopCloser(bytes.NewReader(out))}

@@ -12,12 +12,10 @@ import (
 	"slices"
 	"sort"
 	"sync"
-	"time"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 )
 
 // Provider is one configured vendor account.
@@ -35,16 +33,6 @@ type Provider interface {
 	Generate(ctx context.Context, req *llm.Request, model string) (*Generation, error)
 	// Embeddings sends an OpenAI-dialect embeddings request for model.
 	Embeddings(ctx context.Context, body jsonobj.Object, model string) (*Reply, error)
-}
-
-// OpenAIChat is implemented by adapters whose vendor speaks the OpenAI chat
-// completions wire format. It is the fast path: an OpenAI-dialect request
-// is forwarded with only its top-level fields edited, and the answer's
-// bytes stream back as they arrive, without a canonical decode and
-// re-encode.
-type OpenAIChat interface {
-	// Chat sends an OpenAI-dialect chat completions request for model.
-	Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*Reply, error)
 }
 
 // Native is implemented by adapters whose vendor speaks a client dialect's
@@ -87,7 +75,8 @@ type Generation struct {
 	Events llm.Stream
 }
 
-// Reply is a vendor's successful answer, in the OpenAI dialect.
+// Reply is a vendor's successful answer, in the client's dialect: passed
+// through by a Native adapter, or encoded from canonical events.
 type Reply struct {
 	// Header holds response headers worth passing to the client.
 	Header http.Header
@@ -104,7 +93,7 @@ type Reply struct {
 }
 
 // Stream is a streamed answer, already framed as server-sent events in the
-// OpenAI dialect.
+// client's dialect.
 type Stream interface {
 	// Next returns the next bytes to write to the client. It returns io.EOF
 	// after the stream's terminator, and an *llm.Error when the stream fails
@@ -202,33 +191,3 @@ func (s *Set) Get(name string) (Provider, bool) {
 
 // All returns the providers in configuration order.
 func (s *Set) All() []Provider { return slices.Clone(s.order) }
-
-// Chat sends an OpenAI-dialect chat request to p: through its fast path when
-// it speaks the OpenAI wire format, otherwise translated through the
-// canonical model.
-func Chat(ctx context.Context, p Provider, req *openaiwire.ChatRequest, model string) (*Reply, error) {
-	if c, ok := p.(OpenAIChat); ok {
-		return c.Chat(ctx, req, model)
-	}
-	r, err := openaiwire.DecodeChat(req)
-	if err != nil {
-		return nil, err
-	}
-	g, err := p.Generate(ctx, r, model)
-	if err != nil {
-		return nil, err
-	}
-	if req.Stream {
-		return &Reply{Header: g.Header, Stream: openaiwire.NewStreamEncoder(g.Events, req.IncludeUsage)}, nil
-	}
-	resp, err := llm.Collect(g.Events)
-	if err != nil {
-		return nil, err
-	}
-	return &Reply{
-		Header:    g.Header,
-		Body:      openaiwire.EncodeResponse(resp, time.Now().Unix()),
-		Usage:     resp.Usage,
-		Reasoning: resp.Reasoning(),
-	}, nil
-}

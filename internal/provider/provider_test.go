@@ -12,6 +12,7 @@ import (
 	"github.com/openai/openai-go/v3"
 	"github.com/openai/openai-go/v3/packages/ssestream"
 
+	"github.com/switchyard-ai/switchyard/internal/dialect/chat"
 	"github.com/switchyard-ai/switchyard/internal/jsonobj"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
@@ -65,7 +66,7 @@ func request(t *testing.T, body string) *openaiwire.ChatRequest {
 
 func TestChatCanonicalNonStream(t *testing.T) {
 	p := &canonicalOnly{resp: answer()}
-	reply, err := provider.Chat(context.Background(), p, request(t, `{"model":"c/claude-x","messages":[{"role":"user","content":"hi"}],"logit_bias":{"1":1}}`), "claude-x")
+	reply, err := chat.Send(context.Background(), p, request(t, `{"model":"c/claude-x","messages":[{"role":"user","content":"hi"}],"logit_bias":{"1":1}}`), "claude-x")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestChatCanonicalStream(t *testing.T) {
 		if includeUsage {
 			body += `,"stream_options":{"include_usage":true}`
 		}
-		reply, err := provider.Chat(context.Background(), p, request(t, body+"}"), "m")
+		reply, err := chat.Send(context.Background(), p, request(t, body+"}"), "m")
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -130,14 +131,14 @@ func TestChatCanonicalStream(t *testing.T) {
 
 func TestChatCanonicalErrors(t *testing.T) {
 	p := &canonicalOnly{resp: answer()}
-	_, err := provider.Chat(context.Background(), p, request(t, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio"}]}]}`), "m")
+	_, err := chat.Send(context.Background(), p, request(t, `{"model":"m","messages":[{"role":"user","content":[{"type":"input_audio"}]}]}`), "m")
 	var le *llm.Error
 	if !errors.As(err, &le) || le.Kind != llm.KindInvalidRequest || p.got != nil {
 		t.Errorf("undecodable request: %v (generate called: %v)", err, p.got != nil)
 	}
 	want := &llm.Error{Kind: llm.KindRateLimit, Message: "slow down"}
 	p = &canonicalOnly{err: want}
-	if _, err := provider.Chat(context.Background(), p, request(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`), "m"); err != want {
+	if _, err := chat.Send(context.Background(), p, request(t, `{"model":"m","messages":[{"role":"user","content":"x"}]}`), "m"); err != want {
 		t.Errorf("generate error: %v", err)
 	}
 }

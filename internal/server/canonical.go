@@ -2,10 +2,9 @@ package server
 
 import (
 	"strings"
-	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/dialect"
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/openaiwire"
 	"github.com/switchyard-ai/switchyard/internal/provider"
 	"github.com/switchyard-ai/switchyard/internal/router"
 )
@@ -99,47 +98,45 @@ func (s *tapped) Reasoning() string { return s.tap.Reasoning() }
 func (s *tapped) Text() string      { return s.tap.Text() }
 func (s *tapped) Meter() *llm.Meter { return &s.tap.meter }
 
-// encoding is a client dialect's encoder of canonical answers.
-type encoding struct {
-	body   func(*llm.Response) []byte
-	stream func(llm.Stream) provider.Stream
-}
-
-// reply turns a canonical generation into a reply in the client's dialect,
-// whole or streamed.
-func (enc encoding) reply(g *provider.Generation, stream bool, p policy) (*provider.Reply, error) {
+// encode turns a canonical generation into a reply in the client's
+// dialect, whole or streamed, through a tap that applies the route's
+// policy.
+func encode(enc dialect.Encoding, g *provider.Generation, stream bool, p policy) (*provider.Reply, error) {
 	t := newTap(g.Events, p)
 	if !stream {
 		resp, err := llm.Collect(t)
 		if err != nil {
 			return nil, err
 		}
-		return &provider.Reply{Header: g.Header, Body: enc.body(resp), Usage: resp.Usage, Reasoning: t.Reasoning(), Text: t.Text()}, nil
+		return &provider.Reply{Header: g.Header, Body: enc.Body(resp), Usage: resp.Usage, Reasoning: t.Reasoning(), Text: t.Text()}, nil
 	}
-	return &provider.Reply{Header: g.Header, Stream: &tapped{Stream: enc.stream(t), tap: t}}, nil
+	return &provider.Reply{Header: g.Header, Stream: &tapped{Stream: enc.Stream(t), tap: t}}, nil
 }
 
 // replyText is the text of a whole reply, for shadow comparisons.
-func replyText(r *provider.Reply) string {
+func replyText(d dialect.Dialect, r *provider.Reply) string {
 	if r.Text != "" {
 		return r.Text
 	}
-	return openaiwire.MessageText(r.Body)
+	return d.Text(r.Body)
 }
 
 // textRecorder collects a streamed answer's text for shadow comparisons:
 // from the tap when the stream was encoded from canonical events, else
-// from the OpenAI-dialect chunks.
+// from the dialect's frames.
 type textRecorder struct {
 	tap *tapped
+	d   dialect.Dialect
 	b   strings.Builder
 }
 
-func newTextRecorder(st provider.Stream) *textRecorder { return &textRecorder{tap: tapOf(st)} }
+func newTextRecorder(d dialect.Dialect, st provider.Stream) *textRecorder {
+	return &textRecorder{tap: tapOf(st), d: d}
+}
 
 func (t *textRecorder) add(chunk []byte) {
 	if t.tap == nil {
-		t.b.WriteString(openaiwire.StreamText(chunk))
+		t.b.WriteString(t.d.ChunkText(chunk))
 	}
 }
 
@@ -161,15 +158,5 @@ func tapOf(st provider.Stream) *tapped {
 		default:
 			return nil
 		}
-	}
-}
-
-// openAI encodes canonical answers as OpenAI chat completions.
-func openAI(includeUsage bool) encoding {
-	return encoding{
-		body: func(r *llm.Response) []byte { return openaiwire.EncodeResponse(r, time.Now().Unix()) },
-		stream: func(s llm.Stream) provider.Stream {
-			return openaiwire.NewStreamEncoder(s, includeUsage)
-		},
 	}
 }

@@ -4,8 +4,8 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
-	"unicode/utf8"
 
+	"github.com/switchyard-ai/switchyard/internal/dialect"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
@@ -20,7 +20,7 @@ const (
 	// are under 100 bytes, "provider/" and a Hugging Face path included.
 	maxModelBytes = 256
 	// maxEchoBytes bounds a client's string quoted in an error message.
-	maxEchoBytes = 256
+	maxEchoBytes = dialect.MaxEchoBytes
 	// maxNameBytes bounds the names of keys and teams, which are metric
 	// label values.
 	maxNameBytes = 256
@@ -33,23 +33,8 @@ const (
 	maxMetadataBytes = 16 << 10
 )
 
-// clip returns s if it has at most n bytes, else its first bytes up to a
-// rune boundary followed by "…", n bytes at most in all.
-func clip(s string, n int) string {
-	if len(s) <= n {
-		return s
-	}
-	const ellipsis = "…"
-	mark := ellipsis
-	if n < len(ellipsis) {
-		mark = ""
-	}
-	cut := n - len(mark)
-	for cut > 0 && !utf8.RuneStart(s[cut]) {
-		cut--
-	}
-	return s[:cut] + mark
-}
+// clip is dialect.Clip: the server and the dialects cut strings alike.
+var clip = dialect.Clip
 
 // checkModel refuses a model name over maxModelBytes, before it goes
 // anywhere: router, metrics, headers, logs.

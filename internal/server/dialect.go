@@ -3,38 +3,39 @@ package server
 import (
 	"net/http"
 
-	"github.com/switchyard-ai/switchyard/internal/anthropicwire"
+	"github.com/switchyard-ai/switchyard/internal/dialect"
+	"github.com/switchyard-ai/switchyard/internal/dialect/chat"
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/openaiwire"
+	"github.com/switchyard-ai/switchyard/internal/provider"
+	"github.com/switchyard-ai/switchyard/internal/router"
+	"github.com/switchyard-ai/switchyard/internal/store"
+
+	// Every client dialect the gateway serves.
+	_ "github.com/switchyard-ai/switchyard/internal/dialect/all"
 )
 
-// writeDialectError answers with e in the client's dialect: OpenAI's error
-// object, or Anthropic's {"type":"error",...} with Anthropic's statuses
-// (529 for an overloaded or unavailable upstream, whoever the upstream
-// was).
+// openAI is the dialect of the gateway's own endpoints (embeddings,
+// models, admin): OpenAI's.
+var openAI dialect.Dialect = chat.Dialect{}
+
+// writeDialectError answers with e in the dialect called d.
 func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
+	dd, ok := dialect.Get(d)
+	if !ok {
+		dd = openAI
+	}
+	writeErrorIn(w, dd, e)
+}
+
+// writeErrorIn answers with e in dialect d, with the headers every
+// dialect's errors share.
+func writeErrorIn(w http.ResponseWriter, d dialect.Dialect, e *llm.Error) {
 	if len(e.Message) > maxMessageBytes {
 		c := *e
 		c.Message = clip(e.Message, maxMessageBytes)
 		e = &c
 	}
-	status, body := e.HTTPStatus(), []byte(nil)
-	if d == llm.DialectAnthropic {
-		status, body = anthropicwire.ErrorStatus(e), anthropicwire.ErrorBody(e)
-		if anthropicwire.ErrorType(e) == "overloaded_error" {
-			// The body says overloaded_error for "no vendor reachable"
-			// too; Anthropic sends that type only with its 529, which
-			// its SDKs retry, so the status must agree.
-			status = anthropicwire.StatusOverloaded
-		}
-	} else {
-		body = openaiwire.ErrorBody(e)
-		if e.Kind == llm.KindOverloaded {
-			// Anthropic's 529 means nothing to OpenAI clients, whose SDKs
-			// retry a 503.
-			status = http.StatusServiceUnavailable
-		}
-	}
+	status, body := d.Error(e)
 	h := w.Header()
 	h.Set("Content-Type", "application/json")
 	switch {
@@ -42,7 +43,7 @@ func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
 		h.Set("Retry-After", e.RetryAfter)
 	case status == http.StatusTooManyRequests || status == http.StatusServiceUnavailable || status == 529:
 		// SDKs back off by retry-after; without one they guess, so the
-		// gateway always gives one (PROTOCOLS.md pitfall 9).
+		// gateway always gives one (docs/protocols.md#trap-retry-after).
 		h.Set("Retry-After", "1")
 	}
 	if status == 499 {
@@ -54,10 +55,47 @@ func writeDialectError(w http.ResponseWriter, d llm.Dialect, e *llm.Error) {
 }
 
 // errorEvent is how a stream that fails after its first byte ends, in the
-// client's dialect: an OpenAI error chunk, or Anthropic's event: error.
-func errorEvent(d llm.Dialect, e *llm.Error) []byte {
-	if d == llm.DialectAnthropic {
-		return anthropicwire.ErrorEvent(e)
+// client's dialect: the stream's own failure frames when it numbers its
+// events, else the dialect's error event.
+func errorEvent(d dialect.Dialect, st provider.Stream, e *llm.Error) []byte {
+	for {
+		if f, ok := st.(dialect.Failer); ok {
+			return f.Fail(e)
+		}
+		u, ok := st.(interface{ Unwrap() provider.Stream })
+		if !ok {
+			return d.ErrorEvent(e)
+		}
+		st = u.Unwrap()
 	}
-	return openaiwire.ErrorChunk(e)
+}
+
+// env is what a dialect is offered while serving one request.
+type env struct {
+	s   *Server
+	w   http.ResponseWriter
+	r   *http.Request
+	c   *call
+	rec *store.RequestLog
+}
+
+func (e *env) Key() store.Key                 { return e.c.key }
+func (e *env) Store() store.Store             { return e.s.Store }
+func (e *env) ReadBody() ([]byte, *llm.Error) { return e.s.readBody(e.w, e.r) }
+func (e *env) Route(model string) (*router.Route, *llm.Error) {
+	return e.s.route(e.c, model)
+}
+func (e *env) Unit(rt *router.Route, user string) string { return unit(rt, e.c, e.r, user) }
+func (e *env) Record() *store.RequestLog                 { return e.rec }
+func (e *env) Fail(err *llm.Error)                       { e.s.fail(e.w, e.c, e.rec, err) }
+func (e *env) NewID(prefix string) string                { return newID(prefix) }
+
+// serve serves a dialect's route that is not a generation (count_tokens,
+// stored responses).
+func (s *Server) serve(route dialect.Route) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, c *call) {
+		rec := s.newRecord(c, route.Endpoint)
+		defer s.finish(&rec, c)
+		route.Serve(w, r, &env{s: s, w: w, r: r, c: c, rec: &rec})
+	}
 }

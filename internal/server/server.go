@@ -21,6 +21,7 @@ import (
 
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/switchyard-ai/switchyard/internal/dialect"
 	"github.com/switchyard-ai/switchyard/internal/keys"
 	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
@@ -130,12 +131,18 @@ func (s *Server) Handler() http.Handler {
 	// Clients differ on whether /v1 is part of their base URL, so both
 	// forms are served.
 	for _, prefix := range []string{"/v1", ""} {
-		mux.Handle(prefix+"/chat/completions", s.api(http.MethodPost, "chat.completions", s.chatCompletions))
-		mux.Handle(prefix+"/messages", s.api(http.MethodPost, "messages", s.messages))
-		mux.Handle(prefix+"/messages/count_tokens", s.api(http.MethodPost, "messages.count_tokens", s.countTokens))
-		mux.Handle(prefix+"/embeddings", s.api(http.MethodPost, "embeddings", s.embeddings))
-		mux.Handle(prefix+"/models", s.api(http.MethodGet, "models", s.listModels))
-		mux.Handle(prefix+"/models/{model...}", s.api(http.MethodGet, "models", s.getModel))
+		for _, d := range dialect.All() {
+			for _, rt := range d.Routes() {
+				h := s.serve(rt)
+				if rt.Decode != nil {
+					h = s.generate(d, rt)
+				}
+				mux.Handle(prefix+rt.Pattern, s.api(rt.Method, rt.Endpoint, d, h))
+			}
+		}
+		mux.Handle(prefix+"/embeddings", s.api(http.MethodPost, "embeddings", openAI, s.embeddings))
+		mux.Handle(prefix+"/models", s.api(http.MethodGet, "models", openAI, s.listModels))
+		mux.Handle(prefix+"/models/{model...}", s.api(http.MethodGet, "models", openAI, s.getModel))
 	}
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
@@ -173,9 +180,9 @@ type call struct {
 	key      store.Key
 	start    time.Time
 	attempts []router.Attempt
-	router   *router.Router // the router this request runs on
-	route    string         // the route the model resolved to, for metrics
-	dialect  llm.Dialect    // the client's wire format, for errors
+	router   *router.Router  // the router this request runs on
+	route    string          // the route the model resolved to, for metrics
+	dialect  dialect.Dialect // the client's wire format
 
 	// Limits and charging (platform.go, chat.go).
 	subjects []limits.Subject // the key's and team's limits, if any
@@ -222,13 +229,9 @@ func (s *Server) readyz(w http.ResponseWriter, r *http.Request) {
 
 type apiHandler func(w http.ResponseWriter, r *http.Request, c *call)
 
-// api authenticates a client request, checks its method and gives it an
-// id. Refused requests are recorded too.
-func (s *Server) api(method, endpoint string, h apiHandler) http.Handler {
-	d := llm.DialectOpenAI
-	if strings.HasPrefix(endpoint, "messages") {
-		d = llm.DialectAnthropic
-	}
+// api authenticates a client request of dialect d, checks its method and
+// gives it an id. Refused requests are recorded too.
+func (s *Server) api(method, endpoint string, d dialect.Dialect, h apiHandler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := &call{id: requestID(w), start: time.Now(), dialect: d}
 		if r.Method != method {
@@ -339,7 +342,7 @@ func humanBytes(n int64) string {
 
 // writeError answers with e in OpenAI's dialect, which the gateway's own
 // endpoints (admin, models) speak too.
-func writeError(w http.ResponseWriter, e *llm.Error) { writeDialectError(w, llm.DialectOpenAI, e) }
+func writeError(w http.ResponseWriter, e *llm.Error) { writeErrorIn(w, openAI, e) }
 
 // newID returns a unique id that sorts by time: 6 bytes of milliseconds,
 // then 10 random bytes. The request log's unique index on ids then grows

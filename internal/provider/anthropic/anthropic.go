@@ -1,5 +1,5 @@
 // Package anthropic is the provider adapter for Anthropic's Messages API
-// (PROTOCOLS.md section 5). It translates through the canonical model with
+// (docs/protocols.md#anthropic). It translates through the canonical model with
 // package anthropicwire, in both directions.
 package anthropic
 
@@ -22,7 +22,7 @@ const (
 	DefaultBaseURL = "https://api.anthropic.com"
 	// DefaultVersion is the anthropic-version sent when the configuration
 	// sets none. 2023-06-01 still accepts temperature, top_p and top_k,
-	// which every other dialect may send (PROTOCOLS.md finding 1).
+	// which every other dialect may send (docs/protocols.md#anthropic-headers).
 	DefaultVersion = "2023-06-01"
 	// samplingRemoved is the first API version that rejects temperature,
 	// top_p and top_k. Versions are dates, so they compare as strings.
@@ -101,7 +101,8 @@ func (p *Provider) Generate(ctx context.Context, req *llm.Request, model string)
 }
 
 // encode encodes req for model, first taking out the sampling parameters
-// when the configured API version rejects them (pitfall 20).
+// when the configured API version rejects them
+// (docs/protocols.md#trap-rejected-params).
 func (p *Provider) encode(req *llm.Request, model string) ([]byte, []string, error) {
 	r := *req // shallow: only top-level fields change
 	var dropped []string
@@ -166,31 +167,97 @@ func (p *Provider) Embeddings(ctx context.Context, body jsonobj.Object, model st
 
 // do sends one request and turns every failure into an *llm.Error.
 func (p *Provider) do(ctx context.Context, path string, body []byte, req *llm.Request) (*http.Response, error) {
-	return upstream.Post(ctx, upstream.Call{Client: p.client, Provider: p.cfg.Name, Timeout: p.cfg.Timeout,
-		URL: p.base + path, Body: body, Stream: req.Stream, Header: p.cfg.Headers,
-		Auth: func(h http.Header) { p.setHeaders(h, req) }, Error: p.upstreamError})
-}
-
-// setHeaders sets Anthropic's own headers: the betas an Anthropic client
-// asked for, the API version and the key.
-func (p *Provider) setHeaders(h http.Header, req *llm.Request) {
 	// Betas are Anthropic's own switches: only an Anthropic client can have
 	// meant them for this vendor.
+	var betas []string
 	if req.Dialect == llm.DialectAnthropic {
-		if betas := req.Header[anthropicwire.HeaderBeta]; len(betas) > 0 {
-			if configured := h.Get("Anthropic-Beta"); configured != "" {
-				betas = append([]string{configured}, betas...)
-			}
-			h.Set("Anthropic-Beta", strings.Join(betas, ","))
-		}
+		betas = req.Header[anthropicwire.HeaderBeta]
 	}
-	h.Set("Anthropic-Version", p.version())
+	return p.post(ctx, path, body, req.Stream, p.version(), betas)
+}
+
+func (p *Provider) post(ctx context.Context, path string, body []byte, stream bool, version string, betas []string) (*http.Response, error) {
+	return upstream.Post(ctx, upstream.Call{Client: p.client, Provider: p.cfg.Name, Timeout: p.cfg.Timeout,
+		URL: p.base + path, Body: body, Stream: stream, Header: p.cfg.Headers,
+		Auth: func(h http.Header) { p.setHeaders(h, version, betas) }, Error: p.upstreamError})
+}
+
+// setHeaders sets Anthropic's own headers: the betas a client asked for
+// (after any the configuration sets), the API version and the key.
+func (p *Provider) setHeaders(h http.Header, version string, betas []string) {
+	if len(betas) > 0 {
+		if configured := h.Get("Anthropic-Beta"); configured != "" {
+			betas = append([]string{configured}, betas...)
+		}
+		h.Set("Anthropic-Beta", strings.Join(betas, ","))
+	}
+	h.Set("Anthropic-Version", version)
 	if p.cfg.APIKey != "" {
 		h.Set("X-Api-Key", p.cfg.APIKey)
 	}
 }
 
-// upstreamError translates Anthropic's error answer (PROTOCOLS.md 5.7),
+// Speaks implements provider.Native: Anthropic clients' requests are
+// passed through.
+func (p *Provider) Speaks(d llm.Dialect) bool { return d == llm.DialectAnthropic }
+
+// Forward implements provider.Native. The body goes as the client sent it,
+// with the model set, under the client's anthropic-version (its body is
+// in that version's shape) or, when it sent none, the configured one;
+// the answer comes back byte for byte (docs/dialects.md).
+func (p *Provider) Forward(ctx context.Context, req *provider.NativeRequest, model string) (*provider.Reply, error) {
+	body := jsonobj.Object{Fields: append([]jsonobj.Field(nil), req.Body.Fields...)}
+	body.SetString("model", model)
+	version := req.Header.Get("Anthropic-Version")
+	var dropped []string
+	if version == "" {
+		version = p.version()
+		if version >= samplingRemoved {
+			// As on the canonical path: the configured version rejects them.
+			for _, k := range []string{"temperature", "top_p", "top_k"} {
+				if body.Delete(k) {
+					dropped = append(dropped, k)
+				}
+			}
+		}
+	}
+	var betas []string
+	for _, v := range req.Header.Values(anthropicwire.HeaderBeta) {
+		for b := range strings.SplitSeq(v, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				betas = append(betas, b)
+			}
+		}
+	}
+	resp, err := p.post(ctx, "/v1/messages", body.Bytes(), req.Stream, version, betas)
+	if err != nil {
+		return nil, err
+	}
+	reply := &provider.Reply{Header: passHeaders(resp.Header)}
+	if len(dropped) > 0 {
+		reply.Header.Set("X-Switchyard-Dropped-Params", strings.Join(dropped, ","))
+	}
+	if req.Stream {
+		reply.Stream = anthropicwire.NewPassStream(resp.Body)
+		return reply, nil
+	}
+	defer resp.Body.Close()
+	raw, err := upstream.ReadBody(resp.Body)
+	if err != nil {
+		return nil, err
+	}
+	// Decoded only for the usage and reasoning to record; the client gets
+	// the vendor's bytes.
+	r, err := anthropicwire.DecodeResponse(raw)
+	if err != nil {
+		return nil, err
+	}
+	reply.Body, reply.Usage, reply.Reasoning = raw, r.Usage, r.Reasoning()
+	return reply, nil
+}
+
+// upstreamError translates Anthropic's error answer
+// (docs/protocols.md#anthropic-errors),
 // keeping its status, type, message and retry-after.
 func (p *Provider) upstreamError(resp *http.Response, raw []byte) *llm.Error {
 	e := &llm.Error{RetryAfter: upstream.RetryAfter(resp.Header)}

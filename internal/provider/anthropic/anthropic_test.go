@@ -179,10 +179,11 @@ func TestPitfall9And10_UpstreamErrors(t *testing.T) {
 		{"400", providertest.Transcript(t, "anthropic-error-400-invalid-request.json"), llm.KindInvalidRequest, 400, "invalid_request_error", "This model does not support effort level 'xhigh'", ""},
 		{"401 is the gateway's problem", providertest.Transcript(t, "anthropic-error-401-authentication.json"), llm.KindUpstream, 502, "", "rejected the gateway's credentials: invalid x-api-key", ""},
 		{"404", providertest.Transcript(t, "anthropic-error-404-not-found-stream-request.json"), llm.KindNotFound, 404, "not_found_error", "model: this-model-does-not-exist-12345", ""},
-		// Pitfall 9: retry-after is kept.
+		// retry-after is kept (docs/protocols.md#trap-retry-after).
 		{"429", anthropicError(429, "rate_limit_error", "Number of request tokens has exceeded your per-minute rate limit", http.Header{"Retry-After": {"7"}}), llm.KindRateLimit, 429, "rate_limit_error", "per-minute", "7"},
 		{"429 ms", anthropicError(429, "rate_limit_error", "slow down", http.Header{"Retry-After-Ms": {"1500"}}), llm.KindRateLimit, 429, "rate_limit_error", "slow down", "2"},
-		// Pitfall 10: 529 is overloaded, retryable, and keeps its status.
+		// 529 is overloaded, retryable, and keeps its status
+		// (docs/protocols.md#trap-overloaded).
 		{"529", anthropicError(529, "overloaded_error", "Overloaded", nil), llm.KindOverloaded, 529, "overloaded_error", "Overloaded", ""},
 		{"500", anthropicError(500, "api_error", "Internal server error", nil), llm.KindUpstream, 500, "api_error", "Internal server error", ""},
 		{"504", anthropicError(504, "timeout_error", "took too long", nil), llm.KindTimeout, 504, "timeout_error", "took too long", ""},

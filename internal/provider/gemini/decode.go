@@ -67,7 +67,8 @@ type (
 	}
 )
 
-// canonical converts Gemini's counters (table 11.2): the prompt count
+// canonical converts Gemini's counters (docs/protocols.md#gemini-usage): the
+// prompt count
 // already includes cached tokens, and candidatesTokenCount excludes the
 // thoughts, which canonical output includes.
 func (u *usageMetadata) canonical() llm.Usage {
@@ -79,9 +80,10 @@ func (u *usageMetadata) canonical() llm.Usage {
 	}
 }
 
-// stopReason maps a finishReason (table 11.1). Gemini says STOP for tool
-// calls too, and on Gemini 3 in a later chunk than the call, so the
-// decoder remembers whether any call came (pitfall 6).
+// stopReason maps a finishReason (docs/protocols.md#gemini-finish-reasons).
+// Gemini says STOP for tool calls too, and on Gemini 3 in a later chunk
+// than the call, so the decoder remembers whether any call came
+// (docs/protocols.md#trap-gemini-stop).
 func stopReason(finish string, sawCall bool) llm.StopReason {
 	switch finish {
 	case "STOP":
@@ -106,7 +108,8 @@ const maxPartialArgs = 8 << 20
 // decoder turns Gemini responses into canonical events. Text and thought
 // chunks extend the open part; each function call becomes a whole
 // tool_call part (PartStart, one Delta with the arguments, PartStop), so
-// that encoders never see a call without its arguments (pitfall 1).
+// that encoders never see a call without its arguments
+// (docs/protocols.md#trap-tool-arguments).
 type decoder struct {
 	events []llm.Event // produced, not yet returned
 
@@ -139,7 +142,7 @@ func (d *decoder) feed(data []byte) error {
 		return e
 	}
 	if c.UsageMetadata != nil {
-		// Cumulative: the last one wins (pitfall 8).
+		// Cumulative: the last one wins (docs/protocols.md#trap-stream-usage).
 		d.usage = c.UsageMetadata.canonical()
 	}
 	if !d.started {
@@ -190,7 +193,7 @@ func (d *decoder) part(p *wirePart) error {
 		}
 		// A signature on an empty part signs what came before it; with
 		// nothing unsigned open it is a signature-only reasoning part,
-		// kept so that it can be replayed (pitfall 4).
+		// kept so that it can be replayed (docs/protocols.md#trap-signatures).
 		if d.open == "" || d.openSigned {
 			d.startPart(llm.PartReasoning)
 		}
@@ -399,7 +402,7 @@ func (s *stream) Next() (llm.Event, error) {
 					s.err = err
 				}
 			} else {
-				s.err = upstream.ReadError(err)
+				s.err = llm.ReadError(err)
 			}
 			continue
 		}

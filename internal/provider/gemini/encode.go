@@ -257,8 +257,9 @@ func encode(r *llm.Request, model string, opt encodeOptions) ([]byte, []string, 
 
 // encodeMessages writes the conversation as Gemini contents: roles user
 // and model, consecutive turns of one role merged (Gemini wants them
-// alternating, and every tool result of a turn in one user turn — pitfall
-// 14), and turns left without parts omitted.
+// alternating, and every tool result of a turn in one user turn:
+// see docs/protocols.md#trap-tool-results), and turns left without parts
+// omitted.
 func encodeMessages(msgs []llm.Message) ([]content, error) {
 	// Gemini matches results to calls by name; clients often give only the
 	// call id, so names are looked up from the calls seen so far.
@@ -290,7 +291,7 @@ func encodeMessages(msgs []llm.Message) ([]content, error) {
 			case llm.PartReasoning:
 				// Only Gemini's own thoughts go back, with their signatures
 				// byte for byte; another vendor's reasoning means nothing
-				// to Gemini (pitfall 4).
+				// to Gemini (docs/protocols.md#trap-signatures).
 				if p.Origin != Type || (p.Text == "" && p.Signature == "") {
 					continue
 				}
@@ -317,7 +318,7 @@ func encodeMessages(msgs []llm.Message) ([]content, error) {
 				gp := part{FunctionCall: &functionCall{Name: tc.Name, Args: args}}
 				if tc.Origin == Type {
 					// Gemini 3 refuses a replayed call without its
-					// signature (pitfall 5).
+					// signature (docs/protocols.md#trap-gemini-thought-signature).
 					gp.ThoughtSignature = tc.Signature
 				}
 				parts = append(parts, gp)

@@ -72,7 +72,8 @@ var encodeCases = []struct {
 		ToolChoice: &llm.ToolChoice{Mode: "tool", Name: "get_weather"},
 	}},
 	// Parallel results arrive as separate user messages (as OpenAI's tool
-	// messages decode); Gemini needs them in one user turn (pitfall 14),
+	// messages decode); Gemini needs them in one user turn
+	// (docs/protocols.md#trap-tool-results),
 	// named after their calls.
 	{"pitfall14-tool-results-one-turn", llm.Request{
 		Model: "gemini-2.5-flash",
@@ -89,7 +90,8 @@ var encodeCases = []struct {
 		Tools: []llm.Tool{weatherTool},
 	}},
 	// Gemini's own signatures go back on their parts byte for byte
-	// (pitfalls 4 and 5); another vendor's reasoning and signatures do not.
+	// (docs/protocols.md#trap-signatures and #trap-gemini-thought-signature);
+	// another vendor's reasoning and signatures do not.
 	{"pitfall5-signatures", llm.Request{
 		Model: "gemini-3-pro-preview",
 		Messages: []llm.Message{
@@ -202,7 +204,8 @@ func TestPitfall12_ParametersJSONSchemaPreferred(t *testing.T) {
 }
 
 // With a version other than v1beta, from api_version or base_url, schemas
-// go in the OpenAPI-subset fields, sanitized (pitfall 12).
+// go in the OpenAPI-subset fields, sanitized
+// (docs/protocols.md#trap-gemini-schema).
 func TestPitfall12_LegacySchemaSanitized(t *testing.T) {
 	byConfig := cfg
 	byConfig.APIVersion = "v1"
@@ -351,7 +354,8 @@ func TestEncodeErrorSendsNothing(t *testing.T) {
 }
 
 // A conversation that moved to Gemini 3 from another vendor has calls
-// without Gemini signatures; Gemini 3 would refuse them (pitfall 5), so
+// without Gemini signatures; Gemini 3 would refuse them
+// (docs/protocols.md#trap-gemini-thought-signature), so
 // the first call of such a turn carries Google's documented skip value.
 func TestPitfall5_ForeignCallsGetSkipSignature(t *testing.T) {
 	msgs := []llm.Message{

@@ -29,7 +29,7 @@
 //
 // JSON Schema (tool parameters, structured output) is sent as
 // parametersJsonSchema and responseJsonSchema, which take it unchanged
-// (PROTOCOLS.md pitfall 12). With Developer API version v1 (any version
+// (docs/protocols.md#trap-gemini-schema). With Developer API version v1 (any version
 // but v1beta and v1alpha) the adapter sends the OpenAPI-subset fields
 // instead, sanitized by [SanitizeSchema].
 //

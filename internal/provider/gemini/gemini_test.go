@@ -64,9 +64,10 @@ func transcriptTotal(t *testing.T, body []byte) int64 {
 }
 
 // Every recorded Gemini answer decodes into a well-formed event stream
-// (providertest.Generate checks every event against the grammar, pitfall
-// 19; each tool call's PartStart has its id and name) whose usage adds up
-// to the vendor's own total (pitfall 7).
+// (providertest.Generate checks every event against the grammar,
+// docs/protocols.md#trap-sdk-shape; each tool call's PartStart has its id and
+// name) whose usage adds up to the vendor's own total
+// (docs/protocols.md#trap-cached-tokens).
 func TestPitfall7_19_TranscriptsGolden(t *testing.T) {
 	for _, tc := range []struct {
 		name, model string
@@ -197,7 +198,8 @@ func TestVertexRequest(t *testing.T) {
 }
 
 // Vertex streams call arguments as partialArgs fragments by JSON path; each
-// call must come out whole, with its arguments assembled (pitfall 1).
+// call must come out whole, with its arguments assembled
+// (docs/protocols.md#trap-tool-arguments).
 func TestPitfall1_VertexPartialArgsAssembled(t *testing.T) {
 	c := cfg
 	c.BaseURL = "/aiplatform.googleapis.com/v1/projects/p/locations/global/publishers/google"
@@ -266,9 +268,9 @@ func TestPitfall4_ThoughtsAreReasoningWithSignature(t *testing.T) {
 	}
 }
 
-// The usage recorded in PROTOCOLS.md 6.3: prompt 9, candidates 29,
-// thoughts 256, total 294. candidatesTokenCount excludes the thoughts;
-// canonical output includes them.
+// The usage of a recorded answer (docs/protocols.md#gemini-usage): prompt
+// 9, candidates 29, thoughts 256, total 294. candidatesTokenCount excludes
+// the thoughts; canonical output includes them.
 func TestPitfall7_UsageThoughtsCounted294(t *testing.T) {
 	body := "data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"Hi\"}],\"role\": \"model\"},\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 9,\"totalTokenCount\": 9},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r1\"}\r\n\r\n" +
 		"data: {\"candidates\": [{\"content\": {\"parts\": [{\"text\": \"!\"}],\"role\": \"model\"},\"finishReason\": \"STOP\",\"index\": 0}],\"usageMetadata\": {\"promptTokenCount\": 9,\"candidatesTokenCount\": 29,\"totalTokenCount\": 294,\"thoughtsTokenCount\": 256},\"modelVersion\": \"gemini-2.5-flash\",\"responseId\": \"r1\"}\r\n\r\n"
@@ -463,7 +465,8 @@ func TestErrorStatuses(t *testing.T) {
 			}
 		})
 	}
-	// A 503 with a retry-after header passes it on (pitfall 9).
+	// A 503 with a retry-after header passes it on
+	// (docs/protocols.md#trap-retry-after).
 	r := fakeupstream.Response{Status: 503, ContentType: "application/json", Header: http.Header{"Retry-After": {"7"}},
 		Body: []byte(`{"error":{"code":503,"message":"The model is overloaded.","status":"UNAVAILABLE"}}`)}
 	res := pt.Generate(t, cfg, ":generateContent", r, userText("gemini-2.5-flash", "hi", false))
@@ -638,7 +641,7 @@ func TestDroppedParamsHeader(t *testing.T) {
 }
 
 // Text, a thought and calls in one chunk: every part is read, in order
-// (pitfall 3).
+// (docs/protocols.md#trap-mixed-delta).
 func TestPitfall3_TextAndCallsInOneChunk(t *testing.T) {
 	body := "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"hmm\",\"thought\":true},{\"text\":\"Calling.\"}," +
 		"{\"functionCall\":{\"name\":\"a\",\"args\":{\"x\":1}}},{\"text\":\"And\"},{\"functionCall\":{\"name\":\"b\"}}]}," +
@@ -663,7 +666,8 @@ func TestPitfall3_TextAndCallsInOneChunk(t *testing.T) {
 }
 
 // usageMetadata is cumulative and repeated: the last one wins, and a final
-// chunk without one keeps the count seen before it (pitfall 8).
+// chunk without one keeps the count seen before it
+// (docs/protocols.md#trap-stream-usage).
 func TestPitfall8_UsageLastSeenWins(t *testing.T) {
 	body := "data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"a\"}]}}],\"usageMetadata\":{\"promptTokenCount\":55,\"candidatesTokenCount\":1}}\r\n\r\n" +
 		"data: {\"candidates\":[{\"content\":{\"parts\":[{\"text\":\"b\"}]}}],\"usageMetadata\":{\"promptTokenCount\":257,\"candidatesTokenCount\":2}}\r\n\r\n" +

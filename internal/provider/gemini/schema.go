@@ -10,7 +10,8 @@ import (
 
 // SanitizeSchema rewrites a JSON Schema into the OpenAPI 3.0 subset that
 // Gemini's parameters and responseSchema fields accept, which reject
-// whole requests over keywords they do not know (PROTOCOLS.md pitfall 12).
+// whole requests over keywords they do not know
+// (docs/protocols.md#trap-gemini-schema).
 // The adapter prefers parametersJsonSchema and responseJsonSchema, which
 // take JSON Schema as it is, and uses SanitizeSchema only when the
 // configured Developer API version (api_version, or the end of base_url)

@@ -8,8 +8,9 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/provider/gemini"
 )
 
-// One test per sanitizer rule (pitfall 12): each input is a JSON Schema
-// Gemini's OpenAPI-subset fields reject, each output what they accept.
+// One test per sanitizer rule (docs/protocols.md#trap-gemini-schema): each
+// input is a JSON Schema Gemini's OpenAPI-subset fields reject, each
+// output what they accept.
 func TestPitfall12_SanitizeSchema(t *testing.T) {
 	for _, tc := range []struct{ rule, in, want string }{
 		{"drop additionalProperties",

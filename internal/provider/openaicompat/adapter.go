@@ -166,7 +166,17 @@ func (s *usageStream) Next() (llm.Event, error) {
 	return ev, err
 }
 
-// Chat implements provider.OpenAIChat.
+// Speaks implements provider.Native: an OpenAI-wire vendor takes OpenAI
+// Chat requests as they come.
+func (a *Adapter) Speaks(d llm.Dialect) bool { return d == llm.DialectOpenAI }
+
+// Forward implements provider.Native.
+func (a *Adapter) Forward(ctx context.Context, req *provider.NativeRequest, model string) (*provider.Reply, error) {
+	return a.Chat(ctx, &openaiwire.ChatRequest{Body: req.Body, Stream: req.Stream, IncludeUsage: req.IncludeUsage}, model)
+}
+
+// Chat sends an OpenAI Chat request for model, with only its top-level
+// fields edited: the fast path.
 func (a *Adapter) Chat(ctx context.Context, req *openaiwire.ChatRequest, model string) (*provider.Reply, error) {
 	// Copy the field list: the request may be sent to another target later.
 	body := jsonobj.Object{Fields: append([]jsonobj.Field(nil), req.Body.Fields...)}

@@ -157,8 +157,8 @@ func checkSent(t *testing.T, typ string, body []byte, stream bool) {
 	for _, m := range sent.Messages {
 		roles = append(roles, m.Role)
 	}
-	// Pitfall 14 in reverse: one tool message per result, right after the
-	// calls.
+	// docs/protocols.md#trap-tool-results in reverse: one tool message per result,
+	// right after the calls.
 	if got := strings.Join(roles, ","); got != "system,user,assistant,tool,tool" {
 		t.Fatalf("roles = %s", got)
 	}
@@ -172,7 +172,8 @@ func checkSent(t *testing.T, typ string, body []byte, stream bool) {
 		if tc.ID != id {
 			t.Errorf("call %d id %q answered by %q", i, tc.ID, id)
 		}
-		// Pitfall 15: Mistral takes nine letters or digits only.
+		// Mistral takes nine letters or digits only
+		// (docs/protocols.md#trap-tool-call-ids).
 		if ok := regexp.MustCompile(`^[a-zA-Z0-9]{9}$`).MatchString(tc.ID); typ == "mistral" && !ok {
 			t.Errorf("mistral got tool call id %q", tc.ID)
 		}
@@ -215,7 +216,8 @@ func (s *sliceStream) Next() (llm.Event, error) {
 
 func (s *sliceStream) Close() error { return nil }
 
-// checkSDK decodes an encoded stream with the official SDK (pitfall 19)
+// checkSDK decodes an encoded stream with the official SDK
+// (docs/protocols.md#trap-sdk-shape)
 // and compares what it assembles with the canonical response.
 func checkSDK(t *testing.T, out []byte, want *llm.Response) {
 	t.Helper()

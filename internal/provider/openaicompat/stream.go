@@ -63,7 +63,7 @@ func (s *stream) Next() ([]byte, error) {
 		}
 		ev, err := s.rd.Next()
 		if err != nil {
-			return nil, upstream.ReadError(err)
+			return nil, llm.ReadError(err)
 		}
 		if ev.Comment {
 			// Keep-alives (DeepSeek's ": keep-alive") keep the client's

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/switchyard-ai/switchyard/internal/config"
+	"github.com/switchyard-ai/switchyard/internal/dialect/chat"
 	"github.com/switchyard-ai/switchyard/internal/fakeupstream"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
@@ -50,7 +51,7 @@ func Chat(t *testing.T, cfg config.Provider, resp fakeupstream.Response, body st
 		t.Fatalf("bad test request: %v", err)
 	}
 	var res Result
-	reply, err := provider.Chat(context.Background(), p, req, modelOf(t, req.Model))
+	reply, err := chat.Send(context.Background(), p, req, modelOf(t, req.Model))
 	res.Sent = fake.LastRequest()
 	if err != nil {
 		res.Err = asLLM(t, err)

@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/otel/propagation"
 
 	"github.com/switchyard-ai/switchyard/internal/llm"
-	"github.com/switchyard-ai/switchyard/internal/sse"
 )
 
 // MaxBody bounds a non-streamed upstream body.
@@ -236,7 +235,7 @@ func Classify(e *llm.Error, name string, status int) {
 }
 
 // RetryAfter returns the retry-after to pass on, in whole seconds, from
-// retry-after or retry-after-ms (PROTOCOLS.md pitfall 9).
+// retry-after or retry-after-ms (docs/protocols.md#trap-retry-after).
 func RetryAfter(h http.Header) string {
 	if v := h.Get("Retry-After"); v != "" {
 		return v
@@ -260,24 +259,6 @@ func ReadBody(r io.Reader) ([]byte, error) {
 		return nil, Malformed("the upstream response exceeds the gateway's size limit")
 	}
 	return raw, nil
-}
-
-// ReadError turns a failure to read a streamed answer into the failure the
-// client sees: the error itself when it already is one, the client gone,
-// a timeout, an oversized event, or else a stream cut before its end.
-func ReadError(err error) *llm.Error {
-	var le *llm.Error
-	switch {
-	case errors.As(err, &le):
-		return le
-	case errors.Is(err, context.Canceled):
-		return &llm.Error{Kind: llm.KindServer, Status: 499, Class: "client_gone", Message: "the client closed the request"}
-	case errors.Is(err, context.DeadlineExceeded):
-		return &llm.Error{Kind: llm.KindTimeout, Class: "upstream_timeout", Message: "the upstream stream timed out"}
-	case errors.Is(err, sse.ErrEventTooLarge):
-		return Malformed("the upstream sent a stream event larger than the gateway accepts")
-	}
-	return &llm.Error{Kind: llm.KindUpstream, Class: "stream_cut", Message: "the upstream stream ended before it was complete"}
 }
 
 // Malformed is the error for an answer that cannot be understood.

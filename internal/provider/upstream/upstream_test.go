@@ -118,7 +118,7 @@ func TestReadError(t *testing.T) {
 		{sse.ErrEventTooLarge, "upstream_malformed"},
 		{io.ErrUnexpectedEOF, "stream_cut"},
 	} {
-		if got := ReadError(tt.err); got.Class != tt.class {
+		if got := llm.ReadError(tt.err); got.Class != tt.class {
 			t.Errorf("%v: class %q, want %q", tt.err, got.Class, tt.class)
 		}
 	}

@@ -8,9 +8,9 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
+	"github.com/switchyard-ai/switchyard/internal/dialect"
 	"github.com/switchyard-ai/switchyard/internal/limits"
 	"github.com/switchyard-ai/switchyard/internal/llm"
 	"github.com/switchyard-ai/switchyard/internal/openaiwire"
@@ -19,78 +19,103 @@ import (
 	"github.com/switchyard-ai/switchyard/internal/store"
 )
 
-func (s *Server) chatCompletions(w http.ResponseWriter, r *http.Request, c *call) {
-	rec := s.newRecord(c, "chat.completions")
-	ctx, span := s.startSpan(r, "chat", c)
-	defer endSpan(span, &rec) // after finish: after the last byte
-	defer s.finish(&rec, c)
+// generate serves a dialect's generation endpoint: the one handler behind
+// every client dialect. It reads and decodes the request in its dialect,
+// checks limits, routes it, and delivers the answer whole or streamed.
+// A target whose provider speaks the client's dialect is sent the request
+// as it came (the pass-through); any other gets it in canonical form and
+// its answer is encoded back into the client's dialect.
+func (s *Server) generate(d dialect.Dialect, route dialect.Route) apiHandler {
+	return func(w http.ResponseWriter, r *http.Request, c *call) {
+		rec := s.newRecord(c, route.Endpoint)
+		ctx, span := s.startSpan(r, "chat", c)
+		defer endSpan(span, &rec) // after finish: after the last byte
+		defer s.finish(&rec, c)
 
-	body, e := s.readBody(w, r)
-	if e != nil {
-		s.fail(w, c, &rec, e)
-		return
-	}
-	req, err := openaiwire.ParseChatRequest(body)
-	if err != nil {
-		s.fail(w, c, &rec, llm.AsError(err))
-		return
-	}
-	rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
-	nameSpan(span, "chat", req.Model)
-	rt, e := s.route(c, req.Model)
-	if e != nil {
-		s.fail(w, c, &rec, e)
-		return
-	}
-	canonical := sync.OnceValue(func() *llm.Request {
-		creq, err := openaiwire.DecodeChat(req)
-		if err != nil {
-			return nil
-		}
-		return creq
-	})
-	c.input = inputEstimate(canonical, len(body))
-	if e := s.reserve(ctx, w, c, rt, func() (int64, int64) { return requestBounds(canonical(), len(body)) }); e != nil {
-		s.fail(w, c, &rec, e)
-		return
-	}
-	chat := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
-		return provider.Chat(ctx, t.Provider, req, t.Model)
-	}
-	if rt.StripReasoning {
-		// Reasoning is removed from canonical events, so a stripped route
-		// takes the canonical path even for OpenAI-wire vendors.
-		creq, err := openaiwire.DecodeChat(req)
-		if err != nil {
-			s.fail(w, c, &rec, llm.AsError(err))
+		body, e := s.readBody(w, r)
+		if e != nil {
+			s.fail(w, c, &rec, e)
 			return
 		}
-		enc := openAI(req.IncludeUsage)
-		chat = func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+		req, e := route.Decode(ctx, r, body, &env{s: s, w: w, r: r, c: c, rec: &rec})
+		if e != nil {
+			s.fail(w, c, &rec, e)
+			return
+		}
+		rec.RequestedModel, rec.Stream, rec.Metadata = req.Model, req.Stream, string(req.Metadata)
+		nameSpan(span, "chat", req.Model)
+		rt, e := s.route(c, req.Model)
+		if e != nil {
+			s.fail(w, c, &rec, e)
+			return
+		}
+		canonical := func() *llm.Request {
+			creq, err := req.Canonical()
+			if err != nil {
+				return nil
+			}
+			return creq
+		}
+		c.input = inputEstimate(canonical, req.Size)
+		if e := s.reserve(ctx, w, c, rt, func() (int64, int64) { return requestBounds(canonical(), req.Size) }); e != nil {
+			s.fail(w, c, &rec, e)
+			return
+		}
+		// Reasoning is removed from canonical events, so a stripped route
+		// takes the canonical path even to a vendor of the client's
+		// dialect.
+		pass := req.Native != nil && !rt.StripReasoning
+		native := func(t router.Target) (provider.Native, bool) {
+			n, ok := t.Provider.(provider.Native)
+			return n, ok && pass && n.Speaks(d.Name())
+		}
+		if !pass {
+			// Every target takes the canonical request: a request that
+			// does not translate fails before any is tried.
+			if _, err := req.Canonical(); err != nil {
+				s.fail(w, c, &rec, llm.AsError(err))
+				return
+			}
+		}
+		send := func(ctx context.Context, t router.Target) (*provider.Reply, error) {
+			if n, ok := native(t); ok {
+				return n.Forward(ctx, req.Native, t.Model)
+			}
+			creq, err := req.Canonical()
+			if err != nil {
+				return nil, err
+			}
 			g, err := t.Provider.Generate(ctx, creq, t.Model)
 			if err != nil {
 				return nil, err
 			}
-			return enc.reply(g, req.Stream, routePolicy(rt))
+			return encode(req.Encoding, g, req.Stream, routePolicy(rt))
+		}
+		ctx, release := upstreamContext(ctx, c)
+		defer release()
+		res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), send)
+		// Shadows copy the request whatever became of it; when there are
+		// any, the primary's answer is kept beside theirs.
+		keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, send, s.shadowDone(rec, c.dialect)) > 0
+		if !served(w, &rec, c, res, err) {
+			s.fail(w, c, &rec, llm.AsError(err))
+			return
+		}
+		servedSpan(span, res)
+		if req.Watch != nil {
+			_, ok := native(res.Target)
+			res.Reply = req.Watch(res.Reply, ok)
+		}
+		if s.deliver(w, &rec, c, res.Reply, keep) && req.Done != nil {
+			req.Done(ctx)
 		}
 	}
-	ctx, release := upstreamContext(ctx, c)
-	defer release()
-	res, err := c.router.Do(ctx, rt, unit(rt, c, r, req.User), chat)
-	// Shadows copy the request whatever became of it; when there are any,
-	// the primary's answer is kept beside theirs.
-	keep := len(rt.Shadows) > 0 && c.router.Shadow(rt, chat, s.shadowDone(rec)) > 0
-	if !served(w, &rec, c, res, err) {
-		s.fail(w, c, &rec, llm.AsError(err))
-		return
-	}
-	servedSpan(span, res)
-	s.deliver(w, &rec, c, res.Reply, keep)
 }
 
 // deliver sends a served reply to the client, whole or streamed, and notes
-// its usage, reasoning and (when keep) text in the record.
-func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, reply *provider.Reply, keep bool) {
+// its usage, reasoning and (when keep) text in the record. It reports
+// whether the whole answer was delivered.
+func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, reply *provider.Reply, keep bool) bool {
 	if reply.Stream == nil {
 		rec.Usage, rec.Reasoning = reply.Usage, reply.Reasoning
 		var m *llm.Meter
@@ -98,22 +123,22 @@ func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, 
 			// An answer without usage (some self-hosted servers): its text
 			// is what there is to count.
 			m = &llm.Meter{}
-			m.Output(replyText(reply))
+			m.Output(replyText(c.dialect, reply))
 			m.Output(reply.Reasoning)
 		}
 		s.charge(rec, c, m)
 		if keep {
-			rec.Response = replyText(reply)
+			rec.Response = replyText(c.dialect, reply)
 		}
 		writeJSON(w, http.StatusOK, reply.Body)
 		rec.Status = http.StatusOK
-		return
+		return true
 	}
-	s.stream(w, rec, c, reply.Stream, keep)
+	return s.stream(w, rec, c, reply.Stream, keep)
 }
 
 // shadowDone records a shadow request's outcome beside its primary.
-func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
+func (s *Server) shadowDone(parent store.RequestLog, d dialect.Dialect) router.ShadowDone {
 	return func(ctx context.Context, t router.Target, reply *provider.Reply, err error, latency time.Duration) {
 		start := time.Now().Add(-latency)
 		rec := store.RequestLog{ID: newID("req_"), ParentID: parent.ID, Time: start.UTC(), KeyID: parent.KeyID,
@@ -124,10 +149,10 @@ func (s *Server) shadowDone(parent store.RequestLog) router.ShadowDone {
 			rec.Status, rec.ErrorClass, rec.ErrorMessage = e.HTTPStatus(), e.Class, e.Message
 		case reply.Stream == nil:
 			rec.Status, rec.Usage, rec.Reasoning = http.StatusOK, reply.Usage, reply.Reasoning
-			rec.Response = replyText(reply)
+			rec.Response = replyText(d, reply)
 		default:
 			st := reply.Stream
-			text := newTextRecorder(st)
+			text := newTextRecorder(d, st)
 			rec.Status = http.StatusOK
 			for {
 				chunk, err := st.Next()
@@ -187,8 +212,8 @@ func upstreamContext(ctx context.Context, c *call) (up context.Context, release 
 // estimate (charge). A client that leaves after the finish event is one
 // the vendor's usage may still follow: the stream is read on for it, for
 // at most usageGrace.
-func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
-	text := newTextRecorder(st)
+func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) (complete bool) {
+	text := newTextRecorder(c.dialect, st)
 	m := meterOf(st)
 	defer func() {
 		rec.Usage, rec.Reasoning = st.Usage(), st.Reasoning()
@@ -206,8 +231,11 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 	gone := false // the client left after the finish; reading on for the usage
 	for {
 		chunk, err := st.Next()
-		if err == io.EOF || (err != nil && gone) {
-			return
+		if err == io.EOF {
+			return !gone
+		}
+		if err != nil && gone {
+			return false
 		}
 		if err != nil {
 			e := llm.AsError(err)
@@ -218,7 +246,7 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 			if e.Class != "client_gone" {
 				// Bytes have gone out, so the status cannot change: say it
 				// in the stream and end it without [DONE].
-				w.Write(errorEvent(c.dialect, e))
+				w.Write(errorEvent(c.dialect, st, e))
 				rc.Flush()
 			}
 			return
@@ -425,7 +453,7 @@ func (s *Server) newRecord(c *call, endpoint string) store.RequestLog {
 // fail answers with an error in the client's dialect and notes it in the
 // record.
 func (s *Server) fail(w http.ResponseWriter, c *call, rec *store.RequestLog, e *llm.Error) {
-	writeDialectError(w, c.dialect, e)
+	writeErrorIn(w, c.dialect, e)
 	rec.Status = e.HTTPStatus()
 	rec.ErrorClass, rec.ErrorMessage = e.Class, e.Message
 	if rec.ErrorClass == "" {
