@@ -498,6 +498,7 @@ func TestAgentRequests(t *testing.T) {
 				if resp.StatusCode != 200 {
 					t.Fatalf("%d %s", resp.StatusCode, out)
 				}
+				t.Logf("dropped: %s; rewritten: %s", resp.Header.Get("X-Switchyard-Dropped-Params"), resp.Header.Get("X-Switchyard-Rewritten-Params"))
 				turns := e.turns(p)
 				if len(turns) == 0 || turns[len(turns)-1].Reply != fakeupstream.AgentReplyToolCall {
 					t.Fatalf("the vendor did not answer with a tool call: %+v", turns)
