@@ -163,20 +163,27 @@ func DecodeRequest(body []byte, h http.Header) (*llm.Request, error) {
 // comma-separated list; both become one value per beta.
 func decodeHeaders(h http.Header) map[string][]string {
 	var out map[string][]string
-	for _, v := range h.Values(HeaderBeta) {
-		for b := range strings.SplitSeq(v, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				if out == nil {
-					out = map[string][]string{}
-				}
-				out[HeaderBeta] = append(out[HeaderBeta], b)
-			}
-		}
+	if betas := Betas(h); len(betas) > 0 {
+		out = map[string][]string{HeaderBeta: betas}
 	}
 	// anthropic-version is not kept: it names the client's wire format,
 	// which the ingress has already decoded, and the Anthropic adapter
 	// sends the version it is configured with.
 	return out
+}
+
+// Betas are the anthropic-beta values in h, one per beta, whether sent as
+// one header each or as one comma-separated list.
+func Betas(h http.Header) []string {
+	var betas []string
+	for _, v := range h.Values(HeaderBeta) {
+		for b := range strings.SplitSeq(v, ",") {
+			if b = strings.TrimSpace(b); b != "" {
+				betas = append(betas, b)
+			}
+		}
+	}
+	return betas
 }
 
 // present returns a field that is present and not null.

@@ -72,8 +72,6 @@ type Route struct {
 type Env interface {
 	// Key is the client's virtual key.
 	Key() store.Key
-	// Store is the gateway's store; nil when it has none (some tests).
-	Store() store.Store
 	// ReadBody reads the request body, within the gateway's bounds.
 	ReadBody() ([]byte, *llm.Error)
 	// Route resolves a model the key may use.
@@ -84,8 +82,6 @@ type Env interface {
 	Record() *store.RequestLog
 	// Fail answers with e in the dialect and notes it in the record.
 	Fail(e *llm.Error)
-	// NewID makes a unique id with a prefix, sorting by time.
-	NewID(prefix string) string
 }
 
 // Request is a client's generation request, decoded by its dialect.
@@ -109,13 +105,6 @@ type Request struct {
 	Native *provider.NativeRequest
 	// Encoding encodes canonical answers in the dialect.
 	Encoding Encoding
-	// Watch, if set, wraps each served reply before it is delivered, to
-	// see what the client is sent; native says whether it came through
-	// the pass-through.
-	Watch func(reply *provider.Reply, native bool) *provider.Reply
-	// Done, if set, runs once the reply was delivered in full (not when
-	// the request failed or the client left).
-	Done func(ctx context.Context)
 }
 
 // Encoding is a dialect's encoder of canonical answers.

@@ -80,7 +80,6 @@ type env struct {
 }
 
 func (e *env) Key() store.Key                 { return e.c.key }
-func (e *env) Store() store.Store             { return e.s.Store }
 func (e *env) ReadBody() ([]byte, *llm.Error) { return e.s.readBody(e.w, e.r) }
 func (e *env) Route(model string) (*router.Route, *llm.Error) {
 	return e.s.route(e.c, model)
@@ -88,7 +87,6 @@ func (e *env) Route(model string) (*router.Route, *llm.Error) {
 func (e *env) Unit(rt *router.Route, user string) string { return unit(rt, e.c, e.r, user) }
 func (e *env) Record() *store.RequestLog                 { return e.rec }
 func (e *env) Fail(err *llm.Error)                       { e.s.fail(e.w, e.c, e.rec, err) }
-func (e *env) NewID(prefix string) string                { return newID(prefix) }
 
 // serve serves a dialect's route that is not a generation (count_tokens,
 // stored responses).

@@ -102,20 +102,13 @@ func (s *Server) generate(d dialect.Dialect, route dialect.Route) apiHandler {
 			return
 		}
 		servedSpan(span, res)
-		if req.Watch != nil {
-			_, ok := native(res.Target)
-			res.Reply = req.Watch(res.Reply, ok)
-		}
-		if s.deliver(w, &rec, c, res.Reply, keep) && req.Done != nil {
-			req.Done(ctx)
-		}
+		s.deliver(w, &rec, c, res.Reply, keep)
 	}
 }
 
 // deliver sends a served reply to the client, whole or streamed, and notes
-// its usage, reasoning and (when keep) text in the record. It reports
-// whether the whole answer was delivered.
-func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, reply *provider.Reply, keep bool) bool {
+// its usage, reasoning and (when keep) text in the record.
+func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, reply *provider.Reply, keep bool) {
 	if reply.Stream == nil {
 		rec.Usage, rec.Reasoning = reply.Usage, reply.Reasoning
 		var m *llm.Meter
@@ -132,9 +125,9 @@ func (s *Server) deliver(w http.ResponseWriter, rec *store.RequestLog, c *call, 
 		}
 		writeJSON(w, http.StatusOK, reply.Body)
 		rec.Status = http.StatusOK
-		return true
+		return
 	}
-	return s.stream(w, rec, c, reply.Stream, keep)
+	s.stream(w, rec, c, reply.Stream, keep)
 }
 
 // shadowDone records a shadow request's outcome beside its primary.
@@ -212,7 +205,7 @@ func upstreamContext(ctx context.Context, c *call) (up context.Context, release 
 // estimate (charge). A client that leaves after the finish event is one
 // the vendor's usage may still follow: the stream is read on for it, for
 // at most usageGrace.
-func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) (complete bool) {
+func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, st provider.Stream, keep bool) {
 	text := newTextRecorder(c.dialect, st)
 	m := meterOf(st)
 	defer func() {
@@ -231,11 +224,8 @@ func (s *Server) stream(w http.ResponseWriter, rec *store.RequestLog, c *call, s
 	gone := false // the client left after the finish; reading on for the usage
 	for {
 		chunk, err := st.Next()
-		if err == io.EOF {
-			return !gone
-		}
-		if err != nil && gone {
-			return false
+		if err == io.EOF || (err != nil && gone) {
+			return
 		}
 		if err != nil {
 			e := llm.AsError(err)

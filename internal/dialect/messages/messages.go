@@ -10,6 +10,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"slices"
 	"strconv"
 
 	"github.com/switchyard-ai/switchyard/internal/anthropicwire"
@@ -102,7 +103,10 @@ func decode(_ context.Context, r *http.Request, body []byte, _ dialect.Env) (*di
 		Canonical: func() (*llm.Request, error) { return req, nil },
 		Encoding:  Encoding,
 	}
-	if !inlineSystem(body) {
+	// Anthropic itself refuses {"role":"system"} turns: the canonical path
+	// takes them into the system prompt (docs/dialects.md), so a request
+	// with any is not passed through.
+	if !slices.ContainsFunc(req.Messages, func(m llm.Message) bool { return m.Role == llm.RoleSystem }) {
 		// The body is valid (it decoded), so it parses.
 		obj, _ := jsonobj.Parse(body)
 		h := http.Header{}
@@ -133,26 +137,6 @@ func decodeBody(r *http.Request, body []byte) (*llm.Request, *llm.Error) {
 		return nil, llm.AsError(err)
 	}
 	return req, nil
-}
-
-// inlineSystem reports whether a request has {"role":"system"} turns,
-// which Anthropic itself refuses: the canonical path takes them into the
-// system prompt (docs/dialects.md), so such a request is not passed
-// through.
-func inlineSystem(body []byte) bool {
-	if !bytes.Contains(body, []byte(`"system"`)) {
-		return false
-	}
-	var m struct {
-		Messages []struct{ Role string }
-	}
-	json.Unmarshal(body, &m)
-	for _, msg := range m.Messages {
-		if msg.Role == "system" {
-			return true
-		}
-	}
-	return false
 }
 
 // tokenCounter is implemented by adapters whose vendor counts tokens

@@ -229,15 +229,7 @@ func (p *Provider) Forward(ctx context.Context, req *provider.NativeRequest, mod
 			}
 		}
 	}
-	var betas []string
-	for _, v := range req.Header.Values(anthropicwire.HeaderBeta) {
-		for b := range strings.SplitSeq(v, ",") {
-			if b = strings.TrimSpace(b); b != "" {
-				betas = append(betas, b)
-			}
-		}
-	}
-	resp, err := p.post(ctx, "/v1/messages", body.Bytes(), req.Stream, version, betas)
+	resp, err := p.post(ctx, "/v1/messages", body.Bytes(), req.Stream, version, anthropicwire.Betas(req.Header))
 	if err != nil {
 		return nil, err
 	}
